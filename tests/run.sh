@@ -19,6 +19,18 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+# The container image runs gateways as the unprivileged user hermes (uid 10000);
+# the operator-path tests need the same user here.
+if ! getent passwd hermes >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    groupadd -g 10000 hermes 2>/dev/null || true
+    useradd -u 10000 -g 10000 -M -d /nonexistent -s /usr/sbin/nologin hermes
+  else
+    echo "tests/run.sh: no user hermes; as root: useradd -u 10000 hermes" >&2
+    exit 2
+  fi
+fi
+
 echo "== go vet"
 go vet ./...
 echo "== go test"
