@@ -1,0 +1,374 @@
+package s6
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Slot describes one s6 service directory. Render turns it into files;
+// Publish puts it into a scan directory.
+type Slot struct {
+	// Name is the directory name in the scan directory ("gateway-coder").
+	// It must not start with a dot (s6-svscan ignores those) nor hold '/'.
+	Name string
+	// Run is the argument vector the run script execs; Run[0] should be an
+	// absolute path, since s6-supervise runs with s6-svscan's environment.
+	Run []string
+	// Finish is the argument vector the finish script execs, followed by
+	// the exit code and signal s6 passes it ("$1" "$2"); nil = no finish.
+	Finish []string
+	// User is who run, finish and the logger become with s6-setuidgid when
+	// the scripts start as root; "" = never drop privileges.
+	User string
+	// NotificationFD is the readiness file descriptor written to
+	// notification-fd; 0 = the service does not notify readiness.
+	NotificationFD int
+	// LogDir is where s6-log writes the service's output; "" = no logger.
+	LogDir string
+	// Down writes the down file: s6 registers the slot without starting it.
+	Down bool
+	// TimeoutKill bounds a service that ignores SIGTERM: s6-supervise sends
+	// SIGKILL this long after the down signal. 0 = never (s6's default).
+	TimeoutKill time.Duration
+	// Owner, when set, owns supervise/, its control FIFO and event/ (and
+	// the log directory), so that this user may run s6-svc, s6-svstat and
+	// s6-svwait on the slot. Only root can give files away; nil = the caller.
+	Owner *Owner
+}
+
+// Owner is a numeric user and group.
+type Owner struct{ UID, GID int }
+
+// File is one rendered regular file of a slot, relative to the slot directory.
+type File struct {
+	Path    string
+	Mode    os.FileMode
+	Content string
+}
+
+// ValidateName checks a slot directory name.
+func ValidateName(name string) error {
+	switch {
+	case name == "" || name == "." || name == "..":
+		return fmt.Errorf("s6: slot name %q is empty or a dot entry", name)
+	case strings.HasPrefix(name, "."):
+		return fmt.Errorf("s6: slot name %q starts with a dot, which s6-svscan ignores", name)
+	case strings.ContainsAny(name, "/\x00\n"):
+		return fmt.Errorf("s6: slot name %q holds '/', a NUL or a newline", name)
+	case len(name) > 255:
+		return fmt.Errorf("s6: slot name is %d bytes, more than 255", len(name))
+	}
+	return nil
+}
+
+// Render returns the regular files of s. setuidgid and s6log are the
+// absolute paths of s6-setuidgid and s6-log (only needed when User or
+// LogDir is set).
+func Render(s Slot, setuidgid, s6log string) ([]File, error) {
+	if err := ValidateName(s.Name); err != nil {
+		return nil, err
+	}
+	if len(s.Run) == 0 || s.Run[0] == "" {
+		return nil, fmt.Errorf("s6: slot %s: empty run command", s.Name)
+	}
+	if s.NotificationFD < 0 || s.NotificationFD == 1 || s.NotificationFD == 2 || s.NotificationFD > 255 {
+		return nil, fmt.Errorf("s6: slot %s: notification fd %d must be 0 (none) or 3..255", s.Name, s.NotificationFD)
+	}
+	if s.TimeoutKill < 0 {
+		return nil, fmt.Errorf("s6: slot %s: timeout-kill %s is negative", s.Name, s.TimeoutKill)
+	}
+	if s.User != "" && strings.ContainsAny(s.User, ":/ \t\n\x00") {
+		return nil, fmt.Errorf("s6: slot %s: user %q is not a user name", s.Name, s.User)
+	}
+	header := "#!/bin/sh\n# s6 slot " + s.Name + ", written by hermes-supervisor: boot rewrites it, do not edit.\n"
+	files := []File{
+		{"type", 0o644, "longrun\n"},
+		{"run", 0o755, header + "exec 2>&1\n" + execLine(s.Run, s.User, setuidgid, "")},
+	}
+	if s.Finish != nil {
+		if len(s.Finish) == 0 || s.Finish[0] == "" {
+			return nil, fmt.Errorf("s6: slot %s: empty finish command", s.Name)
+		}
+		files = append(files, File{"finish", 0o755, header + execLine(s.Finish, s.User, setuidgid, ` "$1" "$2"`)})
+	}
+	if s.NotificationFD > 0 {
+		files = append(files, File{"notification-fd", 0o644, strconv.Itoa(s.NotificationFD) + "\n"})
+	}
+	if s.TimeoutKill > 0 {
+		ms := (s.TimeoutKill + time.Millisecond - 1) / time.Millisecond
+		files = append(files, File{"timeout-kill", 0o644, strconv.FormatInt(int64(ms), 10) + "\n"})
+	}
+	if s.Down {
+		files = append(files, File{"down", 0o644, ""})
+	}
+	if s.LogDir != "" {
+		if !filepath.IsAbs(s.LogDir) {
+			return nil, fmt.Errorf("s6: slot %s: log directory %q is not absolute", s.Name, s.LogDir)
+		}
+		// n10: keep ten archives; s1048576: rotate at 1 MiB; T: ISO 8601 timestamps.
+		logArgs := []string{s6log, "-b", "--", "n10", "s1048576", "T", s.LogDir}
+		files = append(files, File{"log/type", 0o644, "longrun\n"},
+			File{"log/run", 0o755, header + "exec 2>&1\n" + execLine(logArgs, s.User, setuidgid, "")})
+	}
+	return files, nil
+}
+
+// execLine renders the exec of argv, behind s6-setuidgid when the script
+// runs as root and user is set.
+func execLine(argv []string, user, setuidgid, tail string) string {
+	plain := "exec " + shellJoin(argv) + tail + "\n"
+	if user == "" {
+		return plain
+	}
+	return "if [ \"$(id -u)\" = 0 ]; then\n  exec " + shellJoin(append([]string{setuidgid, user}, argv...)) + tail + "\nfi\n" + plain
+}
+
+// shellJoin quotes each word for /bin/sh.
+func shellJoin(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:@%+,") == "" {
+			q[i] = a
+			continue
+		}
+		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(q, " ")
+}
+
+// Publish renders s and puts it into scandir. A new slot is built in a
+// dot-prefixed sibling (which s6-svscan ignores) and renamed into place, so
+// s6-svscan never sees half a slot. An existing slot is updated file by
+// file, each renamed into place, keeping its supervise/ directory: a
+// running s6-supervise goes on undisturbed and reads the new scripts the
+// next time it starts the service. Publish does not tell s6-svscan; call
+// Rescan.
+func (t *Tools) Publish(scandir string, s Slot) error {
+	var setuidgid, s6log string
+	var err error
+	if s.User != "" {
+		if setuidgid, err = t.Path("s6-setuidgid"); err != nil {
+			return err
+		}
+	}
+	if s.LogDir != "" {
+		if s6log, err = t.Path("s6-log"); err != nil {
+			return err
+		}
+	}
+	files, err := Render(s, setuidgid, s6log)
+	if err != nil {
+		return err
+	}
+	fi, err := os.Stat(scandir)
+	if err != nil {
+		return pathError("stat scan directory", scandir, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("s6: scan directory %s is not a directory", scandir)
+	}
+	if s.LogDir != "" {
+		if err := os.MkdirAll(s.LogDir, 0o750); err != nil {
+			return pathError("create log directory", s.LogDir, err)
+		}
+		if err := chown(s.LogDir, s.Owner); err != nil {
+			return err
+		}
+	}
+	final := filepath.Join(scandir, s.Name)
+	tmp := filepath.Join(scandir, "."+s.Name+".new-"+randomSuffix())
+	if err := os.Mkdir(tmp, 0o755); err != nil {
+		return pathError("create", tmp, err)
+	}
+	defer os.RemoveAll(tmp)
+	if err := writeFiles(tmp, files); err != nil {
+		return err
+	}
+	if err := prepareSupervise(tmp, s.Owner); err != nil {
+		return err
+	}
+	if s.LogDir != "" {
+		if err := prepareSupervise(filepath.Join(tmp, "log"), nil); err != nil {
+			return err
+		}
+	}
+	switch fi, err := os.Lstat(final); {
+	case errors.Is(err, os.ErrNotExist):
+		if err := os.Rename(tmp, final); err != nil {
+			return pathError("publish", final, err)
+		}
+		return syncDir(scandir)
+	case err != nil:
+		return pathError("stat", final, err)
+	case !fi.IsDir():
+		return fmt.Errorf("s6: %s exists and is not a slot directory; remove it", final)
+	}
+	return updateInPlace(tmp, final, files, s)
+}
+
+// updateInPlace moves the freshly rendered files of tmp into the existing
+// slot final, one rename each, and removes files the new slot lacks.
+func updateInPlace(tmp, final string, files []File, s Slot) error {
+	if s.LogDir != "" {
+		if err := os.MkdirAll(filepath.Join(final, "log"), 0o755); err != nil {
+			return pathError("create", filepath.Join(final, "log"), err)
+		}
+	}
+	have := map[string]bool{}
+	for _, f := range files {
+		have[f.Path] = true
+		if err := os.Rename(filepath.Join(tmp, f.Path), filepath.Join(final, f.Path)); err != nil {
+			return pathError("update", filepath.Join(final, f.Path), err)
+		}
+	}
+	for _, p := range []string{"finish", "notification-fd", "timeout-kill", "down"} {
+		if !have[p] {
+			if err := os.Remove(filepath.Join(final, p)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return pathError("remove", filepath.Join(final, p), err)
+			}
+		}
+	}
+	// s6 keeps what exists: make sure what exists is usable by the owner.
+	if err := prepareSupervise(final, s.Owner); err != nil {
+		return err
+	}
+	return syncDir(final)
+}
+
+func writeFiles(dir string, files []File) error {
+	for _, f := range files {
+		p := filepath.Join(dir, f.Path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return pathError("create", filepath.Dir(p), err)
+		}
+		if err := os.WriteFile(p, []byte(f.Content), f.Mode); err != nil {
+			return pathError("write", p, err)
+		}
+		if err := os.Chmod(p, f.Mode); err != nil { // WriteFile's mode is masked by the umask
+			return pathError("chmod", p, err)
+		}
+	}
+	return nil
+}
+
+// Modes s6-supervise (2.11) gives what it creates, loosened where an
+// unprivileged owner must reach in: supervise/ is traversable by all (so
+// s6-svstat can read status and lock), control is the owner's to write,
+// event/ is the fifodir s6-svwait and s6-svc -w subscribe in (setgid,
+// sticky, group-writable, as s6's own ftrigw_fifodir_make makes it).
+const (
+	superviseMode = 0o755
+	controlMode   = 0o600
+	eventMode     = os.ModeDir | os.ModeSetgid | os.ModeSticky | 0o730
+)
+
+// prepareSupervise creates supervise/, supervise/control and event/ in the
+// slot dir when missing, and gives them to owner.
+func prepareSupervise(dir string, owner *Owner) error {
+	sup := filepath.Join(dir, "supervise")
+	if err := os.Mkdir(sup, superviseMode); err != nil && !errors.Is(err, os.ErrExist) {
+		return pathError("create", sup, err)
+	}
+	ctl := filepath.Join(sup, "control")
+	if err := syscall.Mkfifo(ctl, controlMode); err != nil && !errors.Is(err, os.ErrExist) {
+		return pathError("create FIFO", ctl, err)
+	}
+	ev := filepath.Join(dir, "event")
+	if err := os.Mkdir(ev, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return pathError("create", ev, err)
+	}
+	for _, p := range []string{sup, ctl, ev} {
+		if err := chown(p, owner); err != nil {
+			return err
+		}
+	}
+	if err := os.Chmod(sup, superviseMode); err != nil {
+		return pathError("chmod", sup, err)
+	}
+	if err := os.Chmod(ctl, controlMode); err != nil {
+		return pathError("chmod", ctl, err)
+	}
+	if err := os.Chmod(ev, eventMode); err != nil { // chmod after chown: chown clears setgid
+		return pathError("chmod", ev, err)
+	}
+	return nil
+}
+
+func chown(p string, o *Owner) error {
+	if o == nil {
+		return nil
+	}
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return pathError("stat", p, err)
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) == o.UID && int(st.Gid) == o.GID {
+		return nil
+	}
+	if err := os.Lchown(p, o.UID, o.GID); err != nil {
+		return pathError("give to uid "+strconv.Itoa(o.UID), p, err)
+	}
+	return nil
+}
+
+// Remove deletes the slot name from scandir. It renames the slot to a dot
+// entry first, so s6-svscan forgets it at its next scan, then removes it.
+// Stop the service and Rescan before calling Remove.
+func Remove(scandir, name string) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	final := filepath.Join(scandir, name)
+	gone := filepath.Join(scandir, "."+name+".old-"+randomSuffix())
+	if err := os.Rename(final, gone); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return pathError("remove", final, err)
+	}
+	if err := os.RemoveAll(gone); err != nil {
+		return pathError("remove", gone, err)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return pathError("open", dir, err)
+	}
+	defer d.Close()
+	_ = d.Sync() // tmpfs and some file systems refuse fsync on a directory
+	return nil
+}
+
+func randomSuffix() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// pathError wraps a file-system error, naming the path and, on a
+// permission error, what to do.
+func pathError(op, path string, err error) error {
+	if errors.Is(err, os.ErrPermission) {
+		return fmt.Errorf("s6: %w on %s: %s needs root or write access to it", ErrPermission, path, op)
+	}
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		err = le.Err
+	}
+	return fmt.Errorf("s6: %s %s: %w", op, path, err)
+}
