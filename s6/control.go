@@ -56,6 +56,9 @@ func (t *Tools) Control(ctx context.Context, dir string, c Command, timeout time
 	default:
 		return fmt.Errorf("s6: unknown command %d", int(c))
 	}
+	if err := waitStatusFile(ctx, dir); err != nil {
+		return err
+	}
 	args := []string{flag, dir}
 	if timeout > 0 {
 		args = []string{wait, "-T", millis(timeout), flag, dir}

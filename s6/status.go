@@ -137,7 +137,14 @@ func checkSlot(dir string) error {
 	return nil
 }
 
+// StartWait is how long Status and Control wait for a freshly scanned
+// slot's s6-supervise to write supervise/status before deciding that s6 is
+// not running.
+const StartWait = 3 * time.Second
+
 func waitStatusFile(ctx context.Context, dir string) error {
+	ctx, cancel := context.WithTimeout(ctx, StartWait)
+	defer cancel()
 	p := filepath.Join(dir, "supervise", "status")
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
@@ -151,7 +158,7 @@ func waitStatusFile(ctx context.Context, dir string) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("s6: %w on %s: no %s yet; is s6-svscan running and has it scanned?", ErrNotRunning, filepath.Dir(dir), p)
+			return fmt.Errorf("s6: %w on %s: no %s; start s6-svscan (or `supervisor init`) on the scan directory", ErrNotRunning, filepath.Dir(dir), p)
 		case <-tick.C:
 		}
 	}
