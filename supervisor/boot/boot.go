@@ -1,0 +1,267 @@
+// Package boot is the container-boot reconciler: for the root profile and
+// every named profile it reads what the volume remembers, sweeps runtime
+// files a restart made meaningless, asks the policy's boot decision,
+// publishes the profile's s6 slot (down unless started) and writes one line
+// per profile to logs/container-boot.log.
+//
+// Boot is mechanism only: whether a gateway comes back up is the policy's
+// answer, never decided here. One broken profile is logged and skipped; the
+// others still boot.
+//
+// It may import hostabi, policy, s6 and the supervisor packages; never cmd.
+package boot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
+	"github.com/hermes-supervisor/hermes-supervisor/policy"
+	"github.com/hermes-supervisor/hermes-supervisor/s6"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
+)
+
+// Actions written to the boot log.
+const (
+	ActionStarted    = "started"    // slot published up
+	ActionRegistered = "registered" // slot published down
+	ActionSkipped    = "skipped"    // no slot: the policy said skip, or the profile is broken
+)
+
+// Decider is the part of the policy engine boot uses.
+type Decider interface {
+	Decide(ctx context.Context, in *hostabi.Input) (policy.Result, error)
+}
+
+// Options are what Run needs.
+type Options struct {
+	Config  config.Config // the effective top-level configuration
+	Policy  Decider       // opened once, for every profile
+	Tools   *s6.Tools
+	Exe     string    // absolute path of the supervisor binary the slots exec
+	Now     time.Time // the boot's time (an input, for reproducible logs)
+	DryRun  bool      // compute and print the lines; change nothing
+	Store   Store     // the volume; nil = the state package
+	Stdout  io.Writer // dry-run lines
+	Stderr  io.Writer // one human line per profile
+}
+
+// Outcome is what happened to one profile.
+type Outcome struct {
+	Profile    string
+	PriorState hostabi.State
+	PriorExit  hostabi.PriorExit
+	Action     string
+	Policy     string
+	Reason     string
+	Err        error // the profile is broken (Action is skipped)
+}
+
+// Line renders o as a container-boot.log line.
+func (o Outcome) Line(now time.Time) string {
+	name := o.Profile
+	if profile.ValidateName(name) != nil {
+		name = strconv.Quote(name)
+	}
+	pol := o.Policy
+	if pol == "" {
+		pol = "none"
+	}
+	return fmt.Sprintf("%s profile=%s prior_state=%s action=%s prior_exit=%s policy=%s reason=%s",
+		now.UTC().Format(time.RFC3339), name, o.PriorState, o.Action, o.PriorExit, pol, strconv.Quote(o.Reason))
+}
+
+// Run boots every profile under the configured home and returns what
+// happened to each. Its error is for the boot as a whole (no home, no scan
+// directory, the boot log cannot be written); a broken profile is an
+// Outcome with Err set.
+func Run(ctx context.Context, o Options) ([]Outcome, error) {
+	c := o.Config
+	if o.Store == nil {
+		o.Store = StateStore{}
+	}
+	if o.Stdout == nil {
+		o.Stdout = io.Discard
+	}
+	if o.Stderr == nil {
+		o.Stderr = io.Discard
+	}
+	names, problems, err := profile.List(c.Home)
+	if err != nil {
+		return nil, fmt.Errorf("boot: %w", err)
+	}
+	if !o.DryRun {
+		if err := os.MkdirAll(c.Scandir, 0o755); err != nil {
+			return nil, fmt.Errorf("boot: create scan directory %s: %w", c.Scandir, err)
+		}
+	}
+	var outs []Outcome
+	for _, name := range names {
+		outs = append(outs, bootOne(ctx, o, name))
+	}
+	for _, p := range problems {
+		outs = append(outs, Outcome{Profile: p.Entry, Action: ActionSkipped, Err: p, Reason: p.Error()})
+	}
+	lines := make([]byte, 0, 160*len(outs))
+	for _, out := range outs {
+		lines = append(lines, out.Line(o.Now)...)
+		lines = append(lines, '\n')
+		human := out.Action
+		if out.Err != nil {
+			human = "skipped: " + out.Err.Error()
+		} else {
+			human += " (" + out.Reason + ")"
+		}
+		fmt.Fprintf(o.Stderr, "boot: profile %s: %s\n", out.Profile, human)
+	}
+	if o.DryRun {
+		_, err := o.Stdout.Write(lines)
+		return outs, err
+	}
+	if ok, _ := s6.Scanning(c.Scandir); ok {
+		if err := o.Tools.Rescan(ctx, c.Scandir, false); err != nil {
+			fmt.Fprintf(o.Stderr, "boot: %v\n", err)
+		}
+	}
+	if err := AppendLog(profile.BootLog(c.Home), lines); err != nil {
+		return outs, err
+	}
+	return outs, nil
+}
+
+func bootOne(ctx context.Context, o Options, name string) Outcome {
+	out := Outcome{Profile: name, Action: ActionSkipped}
+	fail := func(err error) Outcome {
+		out.Action, out.Err, out.Reason = ActionSkipped, err, err.Error()
+		return out
+	}
+	p, err := profile.For(o.Config.Home, name)
+	if err != nil {
+		return fail(err)
+	}
+	c, err := o.Config.ForProfile(p.Config)
+	if err != nil {
+		return fail(err)
+	}
+	f, err := o.Store.Facts(p)
+	if err != nil {
+		return fail(err)
+	}
+	out.PriorState, out.PriorExit = f.State, f.PriorExit
+	for _, w := range f.Warnings {
+		fmt.Fprintf(o.Stderr, "boot: profile %s: warning: %v\n", name, w)
+	}
+	if !o.DryRun {
+		if err := o.Store.Sweep(p, o.Now); err != nil {
+			return fail(err)
+		}
+	}
+	in := &hostabi.Input{
+		Kind: hostabi.KindBoot, Now: o.Now, Profile: name, Root: name == profile.Root,
+		State: f.State, Desired: f.Desired, StateSince: f.Since, PriorExit: f.PriorExit, History: f.History,
+	}
+	res, err := o.Policy.Decide(ctx, in)
+	if err != nil {
+		return fail(fmt.Errorf("boot: policy: %w", err))
+	}
+	out.Policy, out.Reason = res.Policy, res.Decision.Reason
+	switch res.Decision.Action {
+	case hostabi.ActionStart:
+		out.Action = ActionStarted
+	case hostabi.ActionDown:
+		out.Action = ActionRegistered
+	case hostabi.ActionSkip:
+		out.Action = ActionSkipped
+		return out
+	default:
+		return fail(fmt.Errorf("boot: policy answered %s, not start, down or skip", res.Decision.Action))
+	}
+	if o.DryRun {
+		return out
+	}
+	slot, err := SlotFor(c, p, o.Exe, out.Action != ActionStarted)
+	if err != nil {
+		return fail(err)
+	}
+	if err := o.Tools.Publish(c.Scandir, slot); err != nil {
+		return fail(err)
+	}
+	return out
+}
+
+// SlotName is the s6 slot directory of a profile.
+func SlotName(name string) string { return "gateway-" + name }
+
+// StopMargin is added to gateway.stop_grace for the slot's timeout-kill:
+// the wrapper escalates to SIGKILL itself after stop_grace, and s6 only
+// steps in when the wrapper cannot.
+const StopMargin = 5 * time.Second
+
+// SlotFor renders the s6 slot of profile p under configuration c (already
+// merged with the profile's profile.toml). exe is the supervisor binary.
+func SlotFor(c config.Config, p profile.Paths, exe string, down bool) (s6.Slot, error) {
+	if !filepath.IsAbs(exe) {
+		return s6.Slot{}, fmt.Errorf("boot: supervisor binary %q is not an absolute path", exe)
+	}
+	global := []string{exe}
+	if c.File != "" {
+		abs, err := filepath.Abs(c.File)
+		if err != nil {
+			return s6.Slot{}, fmt.Errorf("boot: %w", err)
+		}
+		global = append(global, "--config", abs)
+	}
+	home, err := filepath.Abs(c.Home)
+	if err != nil {
+		return s6.Slot{}, fmt.Errorf("boot: %w", err)
+	}
+	scandir, err := filepath.Abs(c.Scandir)
+	if err != nil {
+		return s6.Slot{}, fmt.Errorf("boot: %w", err)
+	}
+	global = append(global, "--home", home, "--scandir", scandir)
+	slot := s6.Slot{
+		Name:           SlotName(p.Name),
+		Run:            append(append([]string(nil), global...), "run", "-p", p.Name, "--notify-fd", "3"),
+		Finish:         append(append([]string(nil), global...), "finish", "-p", p.Name),
+		User:           c.Gateway.User,
+		NotificationFD: 3,
+		LogDir:         p.Logs,
+		Down:           down,
+		TimeoutKill:    c.Gateway.StopGrace.D() + StopMargin,
+	}
+	if os.Geteuid() == 0 && c.Gateway.User != "" {
+		owner, err := LookupOwner(c.Gateway.User)
+		if err != nil {
+			return s6.Slot{}, err
+		}
+		slot.Owner = owner
+	}
+	return slot, nil
+}
+
+// LookupOwner resolves a user name to its uid and primary gid.
+func LookupOwner(name string) (*s6.Owner, error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		var unk user.UnknownUserError
+		if errors.As(err, &unk) {
+			return nil, fmt.Errorf("boot: gateway.user %q: no such user (create it, or set gateway.user = \"\" to run as root)", name)
+		}
+		return nil, fmt.Errorf("boot: gateway.user %q: %w", name, err)
+	}
+	uid, err1 := strconv.Atoi(u.Uid)
+	gid, err2 := strconv.Atoi(u.Gid)
+	if err1 != nil || err2 != nil {
+		return nil, fmt.Errorf("boot: gateway.user %q has a non-numeric uid %q or gid %q", name, u.Uid, u.Gid)
+	}
+	return &s6.Owner{UID: uid, GID: gid}, nil
+}
