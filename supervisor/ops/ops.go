@@ -1,0 +1,220 @@
+// Package ops is what an operator does to profiles and gateways: create,
+// delete and list profiles; start, stop, restart gateways and read their
+// status. It does the mechanics in the order that keeps the volume
+// truthful: a stop writes the planned-stop marker naming the supervised
+// process before s6 signals it, so the gateway's shutdown is recognised as
+// an operator's stop and not as a container restart.
+//
+// It may import hostabi, s6, supervisor/boot and the supervisor packages;
+// never cmd or policy (operators' commands decide nothing).
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
+	"github.com/hermes-supervisor/hermes-supervisor/s6"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/boot"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
+)
+
+// ErrNoProfile is wrapped when the named profile does not exist.
+var ErrNoProfile = errors.New("no such gateway")
+
+// ErrExists is wrapped when creating a profile that exists.
+var ErrExists = errors.New("profile exists")
+
+// DefaultWait is how long start, stop and restart wait for s6 by default.
+const DefaultWait = 30 * time.Second
+
+// Ops carries what every operation needs.
+type Ops struct {
+	Config config.Config
+	Tools  *s6.Tools
+	Exe    string           // absolute path of the supervisor binary slots exec
+	Now    func() time.Time // nil = time.Now
+	// Wait bounds each wait for s6 (up, down, restarted); 0 = DefaultWait
+	// plus the profile's stop_grace for stops.
+	Wait time.Duration
+}
+
+func (o *Ops) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+// target is a resolved, existing profile.
+type target struct {
+	paths  profile.Paths
+	config config.Config
+	slot   string // slot directory
+}
+
+func (o *Ops) resolve(name string) (target, error) {
+	p, err := profile.For(o.Config.Home, name)
+	if err != nil {
+		return target{}, fmt.Errorf("ops: %w", err)
+	}
+	if !profile.Exists(o.Config.Home, name) {
+		return target{}, noProfile(name)
+	}
+	c, err := o.Config.ForProfile(p.Config)
+	if err != nil {
+		return target{}, err
+	}
+	return target{paths: p, config: c, slot: filepath.Join(c.Scandir, boot.SlotName(name))}, nil
+}
+
+func noProfile(name string) error {
+	return fmt.Errorf("%w '%s': create it with `supervisor profile create %s`", ErrNoProfile, name, name)
+}
+
+func (o *Ops) wait(t target, stopping bool) time.Duration {
+	if o.Wait > 0 {
+		return o.Wait
+	}
+	if stopping {
+		return DefaultWait + t.config.Gateway.StopGrace.D() + boot.StopMargin
+	}
+	return DefaultWait
+}
+
+// slotExists reports whether the profile's slot is in the scan directory.
+func slotExists(t target) (bool, error) {
+	fi, err := os.Stat(t.slot)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("ops: %w", err)
+	}
+	return fi.IsDir(), nil
+}
+
+// ensureSlot publishes the profile's slot (down) when it is missing and
+// tells s6-svscan: a profile created on the volume from outside is picked
+// up here.
+func (o *Ops) ensureSlot(ctx context.Context, t target) error {
+	ok, err := slotExists(t)
+	if err != nil || ok {
+		return err
+	}
+	if err := o.checkScanning(t.config.Scandir); err != nil {
+		return err
+	}
+	slot, err := boot.SlotFor(t.config, t.paths, o.Exe, true)
+	if err != nil {
+		return err
+	}
+	if err := o.Tools.Publish(t.config.Scandir, slot); err != nil {
+		return err
+	}
+	return o.Tools.Rescan(ctx, t.config.Scandir, false)
+}
+
+// checkScanning fails with "s6 is not running on <scandir>" when no
+// s6-svscan listens there. When the caller may not look, it lets the s6
+// command that follows answer.
+func (o *Ops) checkScanning(scandir string) error {
+	ok, err := s6.Scanning(scandir)
+	if err == nil && !ok {
+		return s6.NotScanning(scandir)
+	}
+	return nil
+}
+
+// Start records desired_state=running and brings the gateway up, waiting
+// until it is up and ready.
+func (o *Ops) Start(ctx context.Context, name string) error {
+	t, err := o.resolve(name)
+	if err != nil {
+		return err
+	}
+	if err := o.checkScanning(t.config.Scandir); err != nil {
+		return err
+	}
+	if _, err := state.Set(t.paths.State, state.Change{Desired: hostabi.StateRunning}, o.now()); err != nil {
+		return err
+	}
+	if err := o.ensureSlot(ctx, t); err != nil {
+		return err
+	}
+	return o.Tools.Control(ctx, t.slot, s6.Up, o.wait(t, false))
+}
+
+// Stop stops the gateway as an operator: it writes the planned-stop marker
+// naming the supervised process, records desired_state=stopped, then asks
+// s6 to take the slot down and waits until it is down and finished.
+func (o *Ops) Stop(ctx context.Context, name string) error {
+	t, err := o.resolve(name)
+	if err != nil {
+		return err
+	}
+	ok, err := slotExists(t)
+	if err != nil {
+		return err
+	}
+	if !ok { // never registered with s6: nothing runs; remember the intent
+		_, err := state.Set(t.paths.State, state.Change{Desired: hostabi.StateStopped}, o.now())
+		return err
+	}
+	if err := o.checkScanning(t.config.Scandir); err != nil {
+		return err
+	}
+	st, err := o.Tools.Status(ctx, t.slot)
+	if err != nil {
+		return err
+	}
+	if st.Up {
+		if _, err := state.WriteMarkerFor(t.paths.Marker, st.Pid, state.IntentStop, o.now()); err != nil && !errors.Is(err, state.ErrNoProcess) {
+			return err
+		}
+	}
+	if _, err := state.Set(t.paths.State, state.Change{Desired: hostabi.StateStopped}, o.now()); err != nil {
+		return err
+	}
+	return o.Tools.Control(ctx, t.slot, s6.Down, o.wait(t, true))
+}
+
+// Restart restarts the gateway as an operator: a restart marker naming the
+// supervised process, then s6-svc -r, waiting until it is up and ready
+// again. A gateway that is not up is started.
+func (o *Ops) Restart(ctx context.Context, name string) error {
+	t, err := o.resolve(name)
+	if err != nil {
+		return err
+	}
+	ok, err := slotExists(t)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return o.Start(ctx, name)
+	}
+	if err := o.checkScanning(t.config.Scandir); err != nil {
+		return err
+	}
+	st, err := o.Tools.Status(ctx, t.slot)
+	if err != nil {
+		return err
+	}
+	if !st.Up || !st.WantedUp {
+		return o.Start(ctx, name)
+	}
+	if _, err := state.Set(t.paths.State, state.Change{Desired: hostabi.StateRunning}, o.now()); err != nil {
+		return err
+	}
+	if _, err := state.WriteMarkerFor(t.paths.Marker, st.Pid, state.IntentRestart, o.now()); err != nil && !errors.Is(err, state.ErrNoProcess) {
+		return err
+	}
+	return o.Tools.Control(ctx, t.slot, s6.Restart, o.wait(t, true))
+}
