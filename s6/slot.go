@@ -195,11 +195,6 @@ func (t *Tools) Publish(scandir string, s Slot) error {
 	if err := prepareSupervise(tmp, s.Owner); err != nil {
 		return err
 	}
-	if s.LogDir != "" {
-		if err := prepareSupervise(filepath.Join(tmp, "log"), nil); err != nil {
-			return err
-		}
-	}
 	switch fi, err := os.Lstat(final); {
 	case errors.Is(err, os.ErrNotExist):
 		if err := os.Rename(tmp, final); err != nil {
@@ -244,17 +239,36 @@ func updateInPlace(tmp, final string, files []File, s Slot) error {
 }
 
 func writeFiles(dir string, files []File) error {
+	made := map[string]bool{dir: true}
 	for _, f := range files {
 		p := filepath.Join(dir, f.Path)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return pathError("create", filepath.Dir(p), err)
+		if d := filepath.Dir(p); !made[d] {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return pathError("create", d, err)
+			}
+			made[d] = true
 		}
-		if err := os.WriteFile(p, []byte(f.Content), f.Mode); err != nil {
-			return pathError("write", p, err)
+		if err := writeFile(p, f); err != nil {
+			return err
 		}
-		if err := os.Chmod(p, f.Mode); err != nil { // WriteFile's mode is masked by the umask
-			return pathError("chmod", p, err)
-		}
+	}
+	return nil
+}
+
+func writeFile(p string, f File) error {
+	w, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, f.Mode)
+	if err != nil {
+		return pathError("write", p, err)
+	}
+	_, err = w.WriteString(f.Content)
+	if err == nil && f.Mode&umask != 0 {
+		err = w.Chmod(f.Mode) // the mode given to open was masked by the umask
+	}
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return pathError("write", p, err)
 	}
 	return nil
 }
@@ -290,27 +304,26 @@ func prepareSupervise(dir string, owner *Owner) error {
 			return err
 		}
 	}
-	if err := os.Chmod(sup, superviseMode); err != nil {
-		return pathError("chmod", sup, err)
+	if superviseMode&umask != 0 {
+		if err := os.Chmod(sup, superviseMode); err != nil {
+			return pathError("chmod", sup, err)
+		}
 	}
-	if err := os.Chmod(ctl, controlMode); err != nil {
-		return pathError("chmod", ctl, err)
-	}
-	if err := os.Chmod(ev, eventMode); err != nil { // chmod after chown: chown clears setgid
+	if err := os.Chmod(ev, eventMode); err != nil { // after chown, which may clear setgid
 		return pathError("chmod", ev, err)
 	}
 	return nil
 }
 
+// umask is the process's file mode creation mask, read once at start.
+var umask = func() os.FileMode {
+	m := syscall.Umask(0)
+	syscall.Umask(m)
+	return os.FileMode(m)
+}()
+
 func chown(p string, o *Owner) error {
 	if o == nil {
-		return nil
-	}
-	fi, err := os.Lstat(p)
-	if err != nil {
-		return pathError("stat", p, err)
-	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) == o.UID && int(st.Gid) == o.GID {
 		return nil
 	}
 	if err := os.Lchown(p, o.UID, o.GID); err != nil {

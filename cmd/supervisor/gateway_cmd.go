@@ -198,4 +198,3 @@ func statusTable(w io.Writer, sts []ops.Status) error {
 	}
 	return nil
 }
-

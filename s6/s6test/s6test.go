@@ -17,9 +17,9 @@ import (
 
 // Scanner is a running s6-svscan.
 type Scanner struct {
-	Dir string
-	cmd *exec.Cmd
-	out *syncBuffer
+	Dir  string
+	cmd  *exec.Cmd
+	out  *syncBuffer
 	done chan struct{}
 }
 

@@ -20,6 +20,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
@@ -43,15 +44,17 @@ type Decider interface {
 
 // Options are what Run needs.
 type Options struct {
-	Config  config.Config // the effective top-level configuration
-	Policy  Decider       // opened once, for every profile
-	Tools   *s6.Tools
-	Exe     string    // absolute path of the supervisor binary the slots exec
-	Now     time.Time // the boot's time (an input, for reproducible logs)
-	DryRun  bool      // compute and print the lines; change nothing
-	Store   Store     // the volume; nil = the state package
-	Stdout  io.Writer // dry-run lines
-	Stderr  io.Writer // one human line per profile
+	Config config.Config // the effective top-level configuration
+	Policy Decider       // opened once, for every profile
+	Tools  *s6.Tools
+	Exe    string    // absolute path of the supervisor binary the slots exec
+	Now    time.Time // the boot's time (an input, for reproducible logs)
+	DryRun bool      // compute and print the lines; change nothing
+	Store  Store     // the volume; nil = the state package
+	Stdout io.Writer // dry-run lines
+	Stderr io.Writer // one human line per profile
+
+	owners *ownerCache
 }
 
 // Outcome is what happened to one profile.
@@ -62,7 +65,8 @@ type Outcome struct {
 	Action     string
 	Policy     string
 	Reason     string
-	Err        error // the profile is broken (Action is skipped)
+	Err        error   // the profile is broken (Action is skipped)
+	Warnings   []error // unreadable files, read as nothing known
 }
 
 // Line renders o as a container-boot.log line.
@@ -103,15 +107,15 @@ func Run(ctx context.Context, o Options) ([]Outcome, error) {
 			return nil, fmt.Errorf("boot: create scan directory %s: %w", c.Scandir, err)
 		}
 	}
-	var outs []Outcome
-	for _, name := range names {
-		outs = append(outs, bootOne(ctx, o, name))
-	}
+	outs := bootAll(ctx, o, names)
 	for _, p := range problems {
 		outs = append(outs, Outcome{Profile: p.Entry, Action: ActionSkipped, Err: p, Reason: p.Error()})
 	}
 	lines := make([]byte, 0, 160*len(outs))
 	for _, out := range outs {
+		for _, w := range out.Warnings {
+			fmt.Fprintf(o.Stderr, "boot: warning: profile %s: %v\n", out.Profile, w)
+		}
 		lines = append(lines, out.Line(o.Now)...)
 		lines = append(lines, '\n')
 		human := out.Action
@@ -137,6 +141,43 @@ func Run(ctx context.Context, o Options) ([]Outcome, error) {
 	return outs, nil
 }
 
+// bootAll boots the profiles one after the other. Booting is small file
+// operations, mostly in one directory (the scan directory), where the
+// kernel serialises them anyway: concurrent workers measured slower.
+func bootAll(ctx context.Context, o Options, names []string) []Outcome {
+	outs := make([]Outcome, len(names))
+	o.owners = &ownerCache{}
+	for i, n := range names {
+		outs[i] = bootOne(ctx, o, n)
+	}
+	return outs
+}
+
+// ownerCache remembers user lookups for one boot.
+type ownerCache struct {
+	mu sync.Mutex
+	m  map[string]ownerResult
+}
+
+type ownerResult struct {
+	o   *s6.Owner
+	err error
+}
+
+func (c *ownerCache) lookup(name string) (*s6.Owner, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r, ok := c.m[name]; ok {
+		return r.o, r.err
+	}
+	o, err := LookupOwner(name)
+	if c.m == nil {
+		c.m = map[string]ownerResult{}
+	}
+	c.m[name] = ownerResult{o, err}
+	return o, err
+}
+
 func bootOne(ctx context.Context, o Options, name string) Outcome {
 	out := Outcome{Profile: name, Action: ActionSkipped}
 	fail := func(err error) Outcome {
@@ -157,7 +198,7 @@ func bootOne(ctx context.Context, o Options, name string) Outcome {
 	}
 	out.PriorState, out.PriorExit = f.State, f.PriorExit
 	for _, w := range f.Warnings {
-		fmt.Fprintf(o.Stderr, "boot: profile %s: warning: %v\n", name, w)
+		out.Warnings = append(out.Warnings, w)
 	}
 	if !o.DryRun {
 		if err := o.Store.Sweep(p, o.Now); err != nil {
@@ -187,7 +228,7 @@ func bootOne(ctx context.Context, o Options, name string) Outcome {
 	if o.DryRun {
 		return out
 	}
-	slot, err := SlotFor(c, p, o.Exe, out.Action != ActionStarted)
+	slot, err := slotFor(c, p, o.Exe, out.Action != ActionStarted, o.owners.lookup)
 	if err != nil {
 		return fail(err)
 	}
@@ -208,6 +249,10 @@ const StopMargin = 5 * time.Second
 // SlotFor renders the s6 slot of profile p under configuration c (already
 // merged with the profile's profile.toml). exe is the supervisor binary.
 func SlotFor(c config.Config, p profile.Paths, exe string, down bool) (s6.Slot, error) {
+	return slotFor(c, p, exe, down, LookupOwner)
+}
+
+func slotFor(c config.Config, p profile.Paths, exe string, down bool, lookup func(string) (*s6.Owner, error)) (s6.Slot, error) {
 	if !filepath.IsAbs(exe) {
 		return s6.Slot{}, fmt.Errorf("boot: supervisor binary %q is not an absolute path", exe)
 	}
@@ -239,7 +284,7 @@ func SlotFor(c config.Config, p profile.Paths, exe string, down bool) (s6.Slot, 
 		TimeoutKill:    c.Gateway.StopGrace.D() + StopMargin,
 	}
 	if os.Geteuid() == 0 && c.Gateway.User != "" {
-		owner, err := LookupOwner(c.Gateway.User)
+		owner, err := lookup(c.Gateway.User)
 		if err != nil {
 			return s6.Slot{}, err
 		}
