@@ -72,4 +72,3 @@ func Scaffold(dir string) error {
 	}
 	return nil
 }
-
