@@ -244,3 +244,49 @@ func TestFixtures(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 3, files, "fixture files found")
 }
+
+// TestScaffoldFixturesPass checks that a new policy from Scaffold passes its
+// own fixtures as written.
+func TestScaffoldFixturesPass(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "mine")
+	require.NoError(t, build.Scaffold(dir))
+	out := filepath.Join(t.TempDir(), "mine.wasm")
+	require.NoError(t, build.Build(context.Background(), dir, out))
+	wasm, err := os.ReadFile(out)
+	require.NoError(t, err)
+	m := instantiate(t, wasm)
+	f := loadFixtures(t, filepath.Join(dir, "fixtures", "policy.toml"))
+	require.Equal(t, "..", f.Policy)
+	for i, s := range f.Scenario {
+		in, err := f.input(i)
+		require.NoError(t, err, s.Name)
+		d, err := m.call(&in)
+		require.NoError(t, err, s.Name)
+		assert.Empty(t, s.Expect.mismatches(d), s.Name)
+	}
+}
+
+// TestAssemblyScriptMemoryStaysFlat makes many decisions on one instance:
+// the SDK releases each decision's memory at the next, so memory never grows.
+func TestAssemblyScriptMemoryStaysFlat(t *testing.T) {
+	for _, path := range assemblyScriptModules {
+		t.Run(path, func(t *testing.T) {
+			wasm, err := os.ReadFile(path)
+			require.NoError(t, err)
+			m := instantiate(t, wasm)
+			in := hostabi.Input{Kind: hostabi.KindExit, Profile: "coder", ExitCode: 3, Now: time.Unix(1e9, 0),
+				History: make([]hostabi.ExitRecord, hostabi.MaxHistory),
+				Params:  hostabi.Params{{Key: "multiplex_profiles", Type: hostabi.ParamBool, Bool: true}}}
+			var size uint32
+			for i := range 5000 {
+				in.Kind = hostabi.Kind(i%3 + 1)
+				_, err := m.call(&in)
+				require.NoError(t, err)
+				if i == 100 {
+					size = m.mod.Memory().Size()
+				}
+			}
+			assert.Equal(t, size, m.mod.Memory().Size(), "memory grew over 5000 decisions")
+		})
+	}
+}
