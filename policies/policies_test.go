@@ -2,6 +2,7 @@ package policies
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,6 +32,14 @@ func TestAssemblyScriptModulesReproducible(t *testing.T) {
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Fatalf("node is not installed; on Debian: apt-get install -y nodejs npm, then npm ci --prefix policies")
 	}
+	var pinned, installed struct {
+		Version         string
+		DevDependencies map[string]string
+	}
+	readJSON(t, "package.json", &pinned)
+	readJSON(t, "node_modules/assemblyscript/package.json", &installed)
+	require.Equal(t, pinned.DevDependencies["assemblyscript"], installed.Version,
+		"the installed AssemblyScript compiler is not the pinned one; run: npm ci --prefix policies")
 	out := t.TempDir()
 	cmd := exec.Command("bash", "build.sh", out)
 	msg, err := cmd.CombinedOutput()
@@ -43,6 +52,12 @@ func TestAssemblyScriptModulesReproducible(t *testing.T) {
 		assert.True(t, bytes.Equal(want, got),
 			"%s differs from what its source builds to (%d bytes committed, %d built): run policies/build.sh and commit", committed, len(want), len(got))
 	}
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, v), path)
 }
 
 func TestAssemblyScriptModulesSelfContained(t *testing.T) {

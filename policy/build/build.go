@@ -53,9 +53,11 @@ func goCommand() (string, error) {
 // Build compiles the Go policy in dir (a main package importing the guest
 // SDK) into the module out. The build is reproducible: the same sources and
 // toolchain give the same bytes, wherever dir is (-trimpath, an empty build
-// id, no VCS stamp, CGO_ENABLED=0, GOTOOLCHAIN=local so nothing is
-// downloaded). It returns an error wrapping ErrNoToolchain, ErrCompile
-// (with the compiler's first lines) or ErrNotPolicy, naming dir.
+// id, no VCS stamp, CGO_ENABLED=0, no go.work, GOTOOLCHAIN=local so nothing
+// is downloaded). out is written only when the module checks out; its
+// directory is made if missing. It returns an error naming dir and wrapping
+// ErrNoToolchain, ErrCompile (with the compiler's first lines) or
+// ErrNotPolicy.
 func Build(ctx context.Context, dir, out string) error {
 	st, err := os.Stat(dir)
 	if err != nil {
@@ -72,11 +74,22 @@ func Build(ctx context.Context, dir, out string) error {
 	if err != nil {
 		return fmt.Errorf("build: %s: output %s: %w", dir, out, err)
 	}
+	if st, err := os.Stat(absOut); err == nil && st.IsDir() {
+		return fmt.Errorf("build: %s: output %s is a directory, want a file name", dir, out)
+	}
+	if err := os.MkdirAll(filepath.Dir(absOut), 0o755); err != nil {
+		return fmt.Errorf("build: %s: %w", dir, err)
+	}
+	// Build beside out and rename into place once checked: out is never
+	// left holding a broken or half-written module.
+	tmp := absOut + ".tmp"
+	defer os.Remove(tmp)
 	cmd := exec.CommandContext(ctx, goBin, "build",
 		"-buildmode=c-shared", "-trimpath", "-buildvcs=false", "-ldflags=-buildid=",
-		"-o", absOut, ".")
+		"-o", tmp, ".")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0", "GOTOOLCHAIN=local", "GOFLAGS=")
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0",
+		"GOTOOLCHAIN=local", "GOFLAGS=", "GOWORK=off")
 	var stderr bytes.Buffer
 	cmd.Stdout = &stderr
 	cmd.Stderr = &stderr
@@ -86,11 +99,14 @@ func Build(ctx context.Context, dir, out string) error {
 		}
 		return fmt.Errorf("build: %s: %w:\n%s", dir, ErrCompile, firstLines(stderr.String(), maxErrorLines))
 	}
-	wasm, err := os.ReadFile(absOut)
+	wasm, err := os.ReadFile(tmp)
 	if err != nil {
 		return fmt.Errorf("build: %s: %w", dir, err)
 	}
 	if err := CheckExports(wasm); err != nil {
+		return fmt.Errorf("build: %s: %w", dir, err)
+	}
+	if err := os.Rename(tmp, absOut); err != nil {
 		return fmt.Errorf("build: %s: %w", dir, err)
 	}
 	return nil

@@ -25,7 +25,7 @@ func TestScaffoldBuildsReproducibly(t *testing.T) {
 			assert.FileExists(t, filepath.Join(dir, f))
 		}
 		assert.NoFileExists(t, filepath.Join(dir, ".hermes-sdk/hostabi/guest/guest_test.go"))
-		out := filepath.Join(base, strings.ReplaceAll(name, "/", "-")+".wasm")
+		out := filepath.Join(base, "out", strings.ReplaceAll(name, "/", "-")+".wasm")
 		require.NoError(t, Build(context.Background(), dir, out))
 		b, err := os.ReadFile(out)
 		require.NoError(t, err)
@@ -73,8 +73,11 @@ func TestBuildErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			err := Build(context.Background(), c.dir, filepath.Join(t.TempDir(), "out.wasm"))
+			out := filepath.Join(t.TempDir(), "out.wasm")
+			err := Build(context.Background(), c.dir, out)
 			require.Error(t, err)
+			assert.NoFileExists(t, out, "a failed build leaves no module behind")
+			assert.NoFileExists(t, out+".tmp")
 			if c.is != nil {
 				assert.True(t, errors.Is(err, c.is), "%v is not %v", err, c.is)
 			}
