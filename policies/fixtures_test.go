@@ -139,7 +139,7 @@ type module struct {
 	decide api.Function
 }
 
-func instantiate(t *testing.T, wasm []byte) *module {
+func instantiate(t testing.TB, wasm []byte) *module {
 	ctx := context.Background()
 	r := wazero.NewRuntime(ctx)
 	t.Cleanup(func() { r.Close(ctx) })
@@ -338,4 +338,33 @@ func TestDefaultAgreesWithFallback(t *testing.T) {
 		require.Equal(t, want, got, "input %+v", in)
 	}
 	t.Logf("%d inputs agree", len(inputs))
+}
+
+// BenchmarkDecision measures one decision on a warm instance of each
+// shipped module, through the raw ABI (no host limits or logging).
+func BenchmarkDecision(b *testing.B) {
+	crashloop := filepath.Join(b.TempDir(), "crashloop.wasm")
+	if err := build.Build(context.Background(), "examples/crashloop", crashloop); err != nil {
+		b.Fatal(err)
+	}
+	now := time.Date(2026, 11, 25, 21, 0, 0, 0, time.UTC)
+	in := hostabi.Input{Kind: hostabi.KindExit, Now: now, Profile: "coder", ExitCode: 1, Uptime: time.Minute,
+		History: []hostabi.ExitRecord{
+			{Time: now.Add(-2 * time.Minute), Uptime: time.Second, ExitCode: 1, Trigger: hostabi.TriggerExited, Verdict: hostabi.ActionRestart},
+			{Time: now.Add(-time.Minute), Uptime: time.Second, ExitCode: 1, Trigger: hostabi.TriggerExited, Verdict: hostabi.ActionRestart},
+		}}
+	for _, path := range []string{"default/default.wasm", "examples/always/always.wasm", crashloop} {
+		wasm, err := os.ReadFile(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(filepath.Base(path), func(b *testing.B) {
+			m := instantiate(b, wasm)
+			for b.Loop() {
+				if _, err := m.call(&in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
