@@ -42,7 +42,6 @@ func runtimeOptions(ctx context.Context, g *globals) (runner.Options, *policy.En
 	return runner.Options{Config: c, Paths: p, Engine: eng, Log: log, Stdout: g.stdout, Stderr: g.stderr}, eng, nil
 }
 
-
 func newRunCmd(g *globals) *cobra.Command {
 	notifyFD := -1
 	cmd := &cobra.Command{

@@ -310,7 +310,9 @@ func (l *life) decideStop(ctx context.Context, sig syscall.Signal, self state.Pr
 	return r, trigger
 }
 
-func (l *life) decide(ctx context.Context, in hostabi.Input) policy.Result { return l.o.decide(ctx, in) }
+func (l *life) decide(ctx context.Context, in hostabi.Input) policy.Result {
+	return l.o.decide(ctx, in)
+}
 
 // stop handles a stop signal when no gateway runs (during a restart delay).
 func (l *life) stop(ctx context.Context, sig syscall.Signal, self state.Proc) int {

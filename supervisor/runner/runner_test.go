@@ -45,14 +45,14 @@ func TestMain(m *testing.M) {
 
 // env is one home with one profile and its stand-in gateway.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	home   string
 	cfg    string
 	p      profile.Paths
 	events string
 }
 
-func newEnv(t *testing.T, name string, gatewayArgs []string, gateway string) *env {
+func newEnv(t testing.TB, name string, gatewayArgs []string, gateway string) *env {
 	home := t.TempDir()
 	p, err := profile.For(home, name)
 	require.NoError(t, err)
@@ -113,7 +113,7 @@ func (e *env) start() *sup {
 	return s
 }
 
-func (s *sup) waitReady(t *testing.T) {
+func (s *sup) waitReady(t testing.TB) {
 	select {
 	case <-s.ready:
 	case <-s.done:
@@ -123,7 +123,7 @@ func (s *sup) waitReady(t *testing.T) {
 	}
 }
 
-func (s *sup) wait(t *testing.T) int {
+func (s *sup) wait(t testing.TB) int {
 	select {
 	case <-s.done:
 		return s.code
