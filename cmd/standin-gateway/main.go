@@ -39,6 +39,10 @@ func run(args []string) int {
 	events := fs.String("events", "", "file to append one line per event to: start, ready, phase, signal NAME <unix ns> (state=<gateway_state at that moment>), exit")
 	stateFile := fs.String("state-file", "", "gateway_state.json to read when a signal arrives, recorded in -events (shows what was persisted before the signal)")
 	printArgs := fs.Bool("print-args", false, "print the arguments and the notification variable to stdout at start")
+	// Handle signals before anything else, so that none arrives before the
+	// handler (a stop forwarded right after readiness must be recorded).
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -74,8 +78,6 @@ func run(args []string) int {
 		say("phase=starting")
 	}
 
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP)
 	timer := func(d time.Duration) <-chan time.Time {
 		if d < 0 {
 			return nil

@@ -239,8 +239,8 @@ func (l *life) report(line string) bool {
 		return false
 	}
 	l.phase = p
-	l.persist(state.Change{Gateway: PhaseState(p), Reason: "gateway reports " + p.String()})
 	l.writePhase()
+	l.persist(state.Change{Gateway: PhaseState(p), Reason: "gateway reports " + p.String()})
 	return false
 }
 

@@ -58,13 +58,15 @@ func newEnv(t testing.TB, name string, gatewayArgs []string, gateway string) *en
 	require.NoError(t, err)
 	require.NoError(t, os.MkdirAll(p.Dir, 0o755))
 	e := &env{t: t, home: home, cfg: filepath.Join(home, "hermes.toml"), p: p, events: filepath.Join(home, "events")}
-	args := append([]string{standinBin, "-events", e.events, "-state-file", p.State}, gatewayArgs...)
+	// By default the gateway notifies readiness itself, once its signal
+	// handlers are in place; ready_after is an hour.
+	args := append([]string{standinBin, "-events", e.events, "-state-file", p.State, "-announce", "-notify-after", "0s"}, gatewayArgs...)
 	q := make([]string, len(args))
 	for i, a := range args {
 		q[i] = strconv.Quote(a)
 	}
 	if gateway == "" {
-		gateway = `stop_grace = "5s"` + "\n" + `ready_after = "0s"`
+		gateway = `stop_grace = "5s"` + "\n" + `ready_after = "1h"`
 	}
 	toml := fmt.Sprintf("home = %q\n[gateway]\ncommand = [%s]\nuser = \"\"\n%s\n", home, strings.Join(q, ", "), gateway)
 	require.NoError(t, os.WriteFile(e.cfg, []byte(toml), 0o644))
@@ -262,7 +264,7 @@ func TestSIGHUPForwardedNotPersisted(t *testing.T) {
 }
 
 func TestIgnoredSIGTERMIsKilledAfterGrace(t *testing.T) {
-	e := newEnv(t, profile.Root, []string{"-ignore-term"}, `stop_grace = "300ms"`+"\n"+`ready_after = "0s"`)
+	e := newEnv(t, profile.Root, []string{"-ignore-term"}, `stop_grace = "300ms"`+"\n"+`ready_after = "1h"`)
 	s := e.start()
 	s.waitReady(t)
 	gw, err := state.ReadPid(e.p.Pid)
@@ -344,7 +346,7 @@ func TestReadinessThroughNotification(t *testing.T) {
 }
 
 func TestNamedProfileArgs(t *testing.T) {
-	e := newEnv(t, "coder", []string{"-print-args", "--", "gateway", "{profile}"}, `stop_grace = "5s"`+"\n"+`ready_after = "0s"`+"\n"+`profile_args = ["-p", "{profile}"]`)
+	e := newEnv(t, "coder", []string{"-print-args", "--", "gateway", "{profile}"}, `stop_grace = "5s"`+"\n"+`ready_after = "1h"`+"\n"+`profile_args = ["-p", "{profile}"]`)
 	s := e.start()
 	s.waitReady(t)
 	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
@@ -388,4 +390,14 @@ func TestHistoryFeedsPolicy(t *testing.T) {
 // adopted it counts as ended).
 func gone(pid int) bool {
 	return syscall.Kill(pid, 0) == syscall.ESRCH || zombie(pid)
+}
+
+func TestReadyAfterWithoutNotification(t *testing.T) {
+	e := newEnv(t, profile.Root, []string{"-announce=false", "-notify-after", "-1ns"}, `stop_grace = "5s"`+"\n"+`ready_after = "200ms"`)
+	s := e.start()
+	s.waitReady(t) // the gateway never notifies: ready_after made it ready
+	assert.Equal(t, "running", e.state().GatewayState)
+	assert.NotContains(t, e.eventLines(), "ready")
+	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
+	assert.Equal(t, 1, s.wait(t))
 }
