@@ -1,0 +1,220 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// MaxFileSize is the most this package reads of any file. Every file it
+// writes is far smaller; anything larger is not ours and reads as unreadable.
+const MaxFileSize = 256 << 10
+
+// Errors wrapped by this package's errors; check them with errors.Is.
+var (
+	// ErrUnreadable: a file exists but cannot be used (bad JSON, wrong type,
+	// too large, a symlink, a directory, a FIFO, a permission error). The
+	// caller treats it as "no state" and logs the error, which names the file.
+	ErrUnreadable = errors.New("unreadable")
+	// ErrNotRegular: a path this package writes is a directory or another
+	// non-regular, non-symlink file it refuses to replace.
+	ErrNotRegular = errors.New("not a regular file")
+)
+
+// readFile reads path without following a symlink and without blocking on a
+// FIFO, refusing anything but a regular file of at most MaxFileSize bytes.
+// A missing file returns an error wrapping os.ErrNotExist; every other
+// failure wraps ErrUnreadable and names path.
+func readFile(path string) ([]byte, error) {
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC|syscall.O_NOCTTY, 0)
+	if err != nil {
+		if errors.Is(err, syscall.ENOENT) {
+			return nil, fmt.Errorf("state: %s: %w", path, os.ErrNotExist)
+		}
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, fmt.Errorf("state: %s: %w: is a symlink", path, ErrUnreadable)
+		}
+		return nil, fmt.Errorf("state: %s: %w: %w", path, ErrUnreadable, err)
+	}
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("state: %s: %w: %w", path, ErrUnreadable, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("state: %s: %w: is a %s, not a regular file", path, ErrUnreadable, kind(fi.Mode()))
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("state: %s: %w: %w", path, ErrUnreadable, err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("state: %s: %w: more than %d bytes", path, ErrUnreadable, MaxFileSize)
+	}
+	return data, nil
+}
+
+func kind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "directory"
+	case m&os.ModeNamedPipe != 0:
+		return "FIFO"
+	case m&os.ModeSocket != 0:
+		return "socket"
+	case m&os.ModeDevice != 0:
+		return "device"
+	case m&os.ModeSymlink != 0:
+		return "symlink"
+	}
+	return "special file"
+}
+
+var tmpSeq atomic.Uint64
+
+// WriteAtomic replaces path with data, durably: it writes a temporary file
+// in the same directory, fsyncs it, renames it over path and fsyncs the
+// directory. A reader (or a crash at any moment) sees the old content or
+// the new, never a mix. If path is a symlink, the link itself is replaced
+// (its target is never written); if it is a directory, WriteAtomic refuses
+// with an error wrapping ErrNotRegular. The file gets mode perm (before the
+// umask).
+func WriteAtomic(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	if fi, err := os.Lstat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("state: write %s: %w: is a directory", path, ErrNotRegular)
+	}
+	var f *os.File
+	var tmp string
+	for range 100 {
+		tmp = filepath.Join(dir, "."+filepath.Base(path)+".tmp-"+strconv.Itoa(os.Getpid())+"-"+strconv.FormatUint(tmpSeq.Add(1), 10))
+		var err error
+		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, perm)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("state: write %s: %w", path, err)
+		}
+		f = nil
+	}
+	if f == nil {
+		return fmt.Errorf("state: write %s: no free temporary name", path)
+	}
+	fail := func(err error) error {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("state: write %s: %w", path, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("state: write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("state: write %s: %w", path, err)
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("state: sync %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
+		return fmt.Errorf("state: sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// removeFile removes path (a symlink itself, never its target) and fsyncs
+// the directory. A missing file is no error. It refuses to remove a
+// directory.
+func removeFile(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("state: remove %s: %w", path, err)
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("state: remove %s: %w: is a directory", path, ErrNotRegular)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("state: remove %s: %w", path, err)
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// Lock is a held advisory lock. Release it with Unlock.
+type Lock struct{ f *os.File }
+
+// LockFile takes an exclusive flock on path+".lock", creating it if needed
+// (mode 0666 before the umask, so that an unprivileged operator and the
+// supervisor share it). It waits until the lock is free or timeout passes
+// (then it fails with an error naming the lock file). A lock file owned by
+// another user that this process cannot write is opened read-only: flock
+// needs no write permission.
+func LockFile(path string, timeout time.Duration) (*Lock, error) {
+	lp := path + ".lock"
+	f, err := os.OpenFile(lp, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o666)
+	if errors.Is(err, os.ErrPermission) {
+		f, err = os.OpenFile(lp, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state: lock %s: %w", lp, err)
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("state: lock %s: %w", lp, ErrNotRegular)
+	}
+	deadline := time.Now().Add(timeout)
+	wait := 100 * time.Microsecond
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return &Lock{f}, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+			f.Close()
+			return nil, fmt.Errorf("state: lock %s: %w", lp, err)
+		}
+		if time.Now().After(deadline) {
+			f.Close()
+			return nil, fmt.Errorf("state: lock %s: still held by another process after %s", lp, timeout)
+		}
+		time.Sleep(wait)
+		if wait < 10*time.Millisecond {
+			wait *= 2
+		}
+	}
+}
+
+// Unlock releases the lock. It is safe to call on a nil Lock.
+func (l *Lock) Unlock() {
+	if l == nil || l.f == nil {
+		return
+	}
+	syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
+	l.f.Close()
+	l.f = nil
+}
+
+// LockTimeout is how long an update waits for the state lock.
+const LockTimeout = 5 * time.Second

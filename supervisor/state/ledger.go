@@ -1,0 +1,169 @@
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
+)
+
+// Ledger phases.
+const (
+	PhaseRunning = "running" // a gateway life is in progress
+	PhaseExited  = "exited"  // the last life ended on a clean exit path
+)
+
+// Ledger is the content of state/gateway.lifecycle.json. "supervisor run"
+// writes phase=running when it starts a gateway life and phase=exited (with
+// the exit code and the reason) on every clean exit path. A ledger still
+// saying running at boot means the last life never reached one: the
+// supervisor or the machine died.
+type Ledger struct {
+	Phase      string    `json:"phase"`
+	Supervisor Proc      `json:"-"`
+	Gateway    Proc      `json:"-"` // the gateway process of this life (0 until started)
+	StartedAt  time.Time `json:"started_at"`
+	ExitedAt   time.Time `json:"exited_at,omitzero"`
+	ExitCode   *int      `json:"exit_code,omitempty"` // the exit code "supervisor run" left with
+	Reason     string    `json:"reason,omitempty"`
+	// RestartNotBefore is a restart delay "supervisor finish" could not
+	// apply within s6's finish timeout: the next "supervisor run" waits until
+	// then before starting the gateway.
+	RestartNotBefore time.Time `json:"restart_not_before,omitzero"`
+}
+
+// MarshalJSON flattens the process identities.
+func (l Ledger) MarshalJSON() ([]byte, error) {
+	type plain Ledger
+	return json.Marshal(struct {
+		plain
+		SupervisorPid       int    `json:"supervisor_pid,omitempty"`
+		SupervisorStartTime uint64 `json:"supervisor_start_time,omitempty"`
+		GatewayPid          int    `json:"gateway_pid,omitempty"`
+		GatewayStartTime    uint64 `json:"gateway_start_time,omitempty"`
+	}{plain(l), l.Supervisor.Pid, l.Supervisor.StartTime, l.Gateway.Pid, l.Gateway.StartTime})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (l *Ledger) UnmarshalJSON(b []byte) error {
+	type plain Ledger
+	var v struct {
+		plain
+		SupervisorPid       int    `json:"supervisor_pid"`
+		SupervisorStartTime uint64 `json:"supervisor_start_time"`
+		GatewayPid          int    `json:"gateway_pid"`
+		GatewayStartTime    uint64 `json:"gateway_start_time"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*l = Ledger(v.plain)
+	l.Supervisor = Proc{v.SupervisorPid, v.SupervisorStartTime}
+	l.Gateway = Proc{v.GatewayPid, v.GatewayStartTime}
+	return nil
+}
+
+// ReadLedger reads the ledger at path. A missing file is (Ledger{}, false,
+// nil); an unreadable one is an error wrapping ErrUnreadable.
+func ReadLedger(path string) (Ledger, bool, error) {
+	data, err := readFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return Ledger{}, false, nil
+	}
+	if err != nil {
+		return Ledger{}, false, err
+	}
+	var l Ledger
+	if err := json.Unmarshal(trimBOM(data), &l); err != nil {
+		return Ledger{}, false, fmt.Errorf("state: %s: %w: %w", path, ErrUnreadable, err)
+	}
+	if l.Phase != PhaseRunning && l.Phase != PhaseExited {
+		return Ledger{}, false, fmt.Errorf("state: %s: %w: phase %q is not running or exited", path, ErrUnreadable, l.Phase)
+	}
+	return l, true, nil
+}
+
+// PriorExit reads the ledger at path as boot sees it: exited is clean,
+// running is unclean (the life never reached a clean exit path), a missing
+// or unreadable ledger is unknown (the error says why it is unreadable).
+func PriorExit(path string) (hostabi.PriorExit, error) {
+	l, ok, err := ReadLedger(path)
+	switch {
+	case err != nil || !ok:
+		return hostabi.PriorExitUnknown, err
+	case l.Phase == PhaseExited:
+		return hostabi.PriorExitClean, nil
+	default:
+		return hostabi.PriorExitUnclean, nil
+	}
+}
+
+// WriteLedger replaces the ledger at path, atomically and durably, creating
+// its directory if needed.
+func WriteLedger(path string, l Ledger) error {
+	if err := ensureDir(path); err != nil {
+		return err
+	}
+	data, err := json.Marshal(l)
+	if err != nil {
+		return fmt.Errorf("state: encode ledger: %w", err)
+	}
+	return WriteAtomic(path, append(data, '\n'), 0o644)
+}
+
+// BeginLife records that a gateway life starts: phase=running. It keeps
+// nothing of the previous ledger but a restart delay still in the future.
+func BeginLife(path string, supervisor Proc, now time.Time) (Ledger, error) {
+	old, _, _ := ReadLedger(path)
+	l := Ledger{Phase: PhaseRunning, Supervisor: supervisor, StartedAt: now}
+	if old.RestartNotBefore.After(now) {
+		l.RestartNotBefore = old.RestartNotBefore
+	}
+	return l, WriteLedger(path, l)
+}
+
+// EndLife records a clean exit path: phase=exited with the exit code and reason.
+func EndLife(path string, l Ledger, code int, reason string, now time.Time) error {
+	l.Phase, l.ExitedAt, l.ExitCode, l.Reason = PhaseExited, now, &code, reason
+	l.RestartNotBefore = time.Time{}
+	return WriteLedger(path, l)
+}
+
+// DeferRestart records, in the ledger at path, that the next gateway start
+// must wait until notBefore. The rest of the ledger is kept.
+func DeferRestart(path string, notBefore time.Time) error {
+	l, ok, _ := ReadLedger(path)
+	if !ok {
+		l = Ledger{Phase: PhaseExited}
+	}
+	l.RestartNotBefore = notBefore
+	return WriteLedger(path, l)
+}
+
+func trimBOM(b []byte) []byte {
+	if len(b) >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf {
+		return b[3:]
+	}
+	return b
+}
+
+func ensureDir(path string) error {
+	dir := dirOf(path)
+	fi, err := os.Lstat(dir)
+	if err == nil {
+		if !fi.IsDir() {
+			return fmt.Errorf("state: %s: %w: want a directory", dir, ErrNotRegular)
+		}
+		return nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("state: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	return nil
+}

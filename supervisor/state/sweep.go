@@ -1,0 +1,81 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
+)
+
+// Sweep removes a profile's runtime files at container boot: gateway.pid
+// and processes.json (a pid from before the restart names another process
+// now), temporary files left by a writer killed mid-write, and the planned-stop marker unless it is well-formed, within its
+// TTL and still names a live process with the recorded start time. It
+// returns the paths it removed; errors name the file and do not stop the
+// sweep of the others.
+func Sweep(p profile.Paths, now time.Time, ttl time.Duration) ([]string, error) {
+	var removed []string
+	var errs []error
+	rm := func(path string) {
+		if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
+			return
+		}
+		if err := removeFile(path); err != nil {
+			errs = append(errs, err)
+			return
+		}
+		removed = append(removed, path)
+	}
+	rm(p.Pid)
+	rm(p.Processes)
+	for _, dir := range []string{p.Dir, p.StateDir} {
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), ".") && strings.Contains(e.Name(), ".tmp-") && e.Type().IsRegular() {
+				rm(filepath.Join(dir, e.Name())) // left by a writer killed mid-write
+			}
+		}
+	}
+	m, j, _ := ReadMarker(p.Marker)
+	if j != MarkerAbsent {
+		stale := j == MarkerMalformed
+		if !stale {
+			live, err := ProcOf(m.TargetPid)
+			stale = err != nil || Judge(m, live, now, ttl) != MarkerHonoured
+		}
+		if stale {
+			rm(p.Marker)
+		}
+	}
+	return removed, errors.Join(errs...)
+}
+
+// WritePid records the gateway's pid in gateway.pid (the pid in decimal and
+// a newline), atomically.
+func WritePid(path string, pid int) error {
+	return WriteAtomic(path, []byte(strconv.Itoa(pid)+"\n"), 0o644)
+}
+
+// ReadPid reads gateway.pid. A missing file is 0 and no error.
+func ReadPid(path string) (int, error) {
+	data, err := readFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(trimBOM(data))))
+	if err != nil || pid <= 0 {
+		return 0, fmt.Errorf("state: %s: %w: %q is not a pid", path, ErrUnreadable, abbrev(data))
+	}
+	return pid, nil
+}
+
+// RemovePid removes gateway.pid.
+func RemovePid(path string) error { return removeFile(path) }
