@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hermes-supervisor/hermes-supervisor/policy"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/runner"
+)
+
+func init() { commands = append(commands, newRunCmd) }
+
+// runtimeOptions loads the profile's configuration and opens the policy.
+func runtimeOptions(ctx context.Context, g *globals) (runner.Options, *policy.Engine, error) {
+	c, err := g.load()
+	if err != nil {
+		return runner.Options{}, nil, err
+	}
+	p, err := profile.For(c.Home, g.profile)
+	if err != nil {
+		return runner.Options{}, nil, &usageError{err}
+	}
+	if c, err = c.ForProfile(p.Config); err != nil {
+		return runner.Options{}, nil, err
+	}
+	log := slog.New(slog.NewTextHandler(g.stderr, nil)).With("profile", p.Name)
+	po, err := supervisor.PolicyOptions(c, log)
+	if err != nil {
+		return runner.Options{}, nil, err
+	}
+	eng, err := policy.Open(ctx, po)
+	if err != nil {
+		return runner.Options{}, nil, err
+	}
+	return runner.Options{Config: c, Paths: p, Engine: eng, Log: log, Stdout: g.stdout, Stderr: g.stderr}, eng, nil
+}
+
+func newRunCmd(g *globals) *cobra.Command {
+	notifyFD := -1
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Start and supervise the profile's gateway (what an s6 slot's run script execs)",
+		Long: `Start the profile's gateway in its own process group and supervise it.
+Readiness is written to --notify-fd (s6's notification-fd) as one newline.
+A stop signal is classified (operator stop, restart, plain signal), the
+policy's shutdown decision is made durable, and only then is the signal
+forwarded to the gateway. See supervisor/runner/README.md.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var notify *os.File
+			if notifyFD >= 0 {
+				if notifyFD <= 2 {
+					return &usageError{fmt.Errorf("--notify-fd %d: must be 3 or more", notifyFD)}
+				}
+				var st syscall.Stat_t
+				if err := syscall.Fstat(notifyFD, &st); err != nil {
+					return &usageError{fmt.Errorf("--notify-fd %d: not an open descriptor: %w", notifyFD, err)}
+				}
+				syscall.CloseOnExec(notifyFD) // never leak s6's descriptor to the gateway
+				notify = os.NewFile(uintptr(notifyFD), "notification-fd")
+			}
+			ctx := context.Background()
+			o, eng, err := runtimeOptions(ctx, g)
+			if err != nil {
+				return err
+			}
+			defer eng.Close(ctx)
+			o.Notify = notify
+			code, err := runner.Run(ctx, o)
+			return withCode(code, err)
+		},
+	}
+	cmd.Flags().IntVar(&notifyFD, "notify-fd", -1, "descriptor to write readiness to (s6's notification-fd)")
+	return cmd
+}

@@ -1,0 +1,403 @@
+package runner
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
+)
+
+var supervisorBin, standinBin string
+
+// TestMain builds the supervisor and the stand-in gateway once.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "runner-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	supervisorBin, standinBin = filepath.Join(dir, "supervisor"), filepath.Join(dir, "standin-gateway")
+	for bin, pkg := range map[string]string{supervisorBin: "../../cmd/supervisor", standinBin: "../../cmd/standin-gateway"} {
+		out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "building %s: %v\n%s", pkg, err, out)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// env is one home with one profile and its stand-in gateway.
+type env struct {
+	t      testing.TB
+	home   string
+	cfg    string
+	p      profile.Paths
+	events string
+}
+
+func newEnv(t testing.TB, name string, gatewayArgs []string, gateway string) *env {
+	home := t.TempDir()
+	p, err := profile.For(home, name)
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(p.Dir, 0o755))
+	e := &env{t: t, home: home, cfg: filepath.Join(home, "hermes.toml"), p: p, events: filepath.Join(home, "events")}
+	// By default the gateway notifies readiness itself, once its signal
+	// handlers are in place; ready_after is an hour.
+	args := append([]string{standinBin, "-events", e.events, "-state-file", p.State, "-announce", "-notify-after", "0s"}, gatewayArgs...)
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = strconv.Quote(a)
+	}
+	if gateway == "" {
+		gateway = `stop_grace = "5s"` + "\n" + `ready_after = "1h"`
+	}
+	toml := fmt.Sprintf("home = %q\n[gateway]\ncommand = [%s]\nuser = \"\"\n%s\n", home, strings.Join(q, ", "), gateway)
+	require.NoError(t, os.WriteFile(e.cfg, []byte(toml), 0o644))
+	return e
+}
+
+// sup is a running "supervisor run".
+type sup struct {
+	cmd    *exec.Cmd
+	ready  chan struct{}
+	stderr *strings.Builder
+	done   chan struct{}
+	code   int
+}
+
+func (e *env) start() *sup {
+	t := e.t
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	cmd := exec.Command(supervisorBin, "--config", e.cfg, "-p", e.p.Name, "run", "--notify-fd", "3")
+	cmd.ExtraFiles = []*os.File{w}
+	s := &sup{cmd: cmd, ready: make(chan struct{}), stderr: &strings.Builder{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = s.stderr, s.stderr
+	cmd.WaitDelay = time.Second // an orphaned gateway may hold the output pipe
+	require.NoError(t, cmd.Start())
+	w.Close()
+	go func() {
+		b := bufio.NewReader(r)
+		if line, err := b.ReadString('\n'); err == nil && line == "\n" {
+			close(s.ready)
+		}
+		r.Close()
+	}()
+	go func() {
+		cmd.Wait()
+		s.code = cmd.ProcessState.ExitCode()
+		close(s.done)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-s.done
+		if pid, _ := state.ReadPid(e.p.Pid); pid > 0 {
+			syscall.Kill(-pid, syscall.SIGKILL)
+		}
+	})
+	return s
+}
+
+func (s *sup) waitReady(t testing.TB) {
+	select {
+	case <-s.ready:
+	case <-s.done:
+		t.Fatalf("supervisor exited %d before ready:\n%s", s.code, s.stderr)
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no readiness notification:\n%s", s.stderr)
+	}
+}
+
+func (s *sup) wait(t testing.TB) int {
+	select {
+	case <-s.done:
+		return s.code
+	case <-time.After(30 * time.Second):
+		t.Fatalf("supervisor did not exit:\n%s", s.stderr)
+	}
+	return -1
+}
+
+func (e *env) state() state.File {
+	f, err := state.Read(e.p.State)
+	require.NoError(e.t, err)
+	return f
+}
+
+func (e *env) eventLines() []string {
+	b, _ := os.ReadFile(e.events)
+	return strings.Split(strings.TrimSpace(string(b)), "\n")
+}
+
+// signalEvent returns the stand-in's record of signal name: the
+// gateway_state it read from disk at that moment.
+func (e *env) signalEvent(name string) (string, bool) {
+	for _, l := range e.eventLines() {
+		if strings.HasPrefix(l, "signal "+name+" ") {
+			i := strings.Index(l, "state=")
+			return l[i+len("state="):], true
+		}
+	}
+	return "", false
+}
+
+func (e *env) finish(code, sig int) int {
+	cmd := exec.Command(supervisorBin, "--config", e.cfg, "-p", e.p.Name, "finish", strconv.Itoa(code), strconv.Itoa(sig))
+	out, _ := cmd.CombinedOutput()
+	e.t.Logf("finish %d %d: %s", code, sig, out)
+	return cmd.ProcessState.ExitCode()
+}
+
+func (e *env) history() []hostabi.ExitRecord {
+	h, err := state.ReadHistory(e.p.History)
+	require.NoError(e.t, err)
+	return h
+}
+
+func TestStopSignals(t *testing.T) {
+	cases := []struct {
+		name        string
+		marker      func(t *testing.T, e *env, pid int)
+		sig         syscall.Signal
+		wantState   string
+		wantDesired string
+		wantExit    int
+		wantFinish  int
+		wantTrigger hostabi.Trigger
+	}{
+		{"SIGTERM without marker", nil, syscall.SIGTERM, "running", "running", 1, 0, hostabi.TriggerSignal},
+		{"SIGINT without marker", nil, syscall.SIGINT, "running", "running", 1, 0, hostabi.TriggerSignal},
+		{"operator stop", func(t *testing.T, e *env, pid int) {
+			_, err := state.WriteMarkerFor(e.p.Marker, pid, state.IntentStop, time.Now())
+			require.NoError(t, err)
+		}, syscall.SIGTERM, "stopped", "stopped", 0, 125, hostabi.TriggerOperator},
+		{"restart", func(t *testing.T, e *env, pid int) {
+			_, err := state.WriteMarkerFor(e.p.Marker, pid, state.IntentRestart, time.Now())
+			require.NoError(t, err)
+		}, syscall.SIGTERM, "stopped", "running", 0, 0, hostabi.TriggerRestart},
+		{"marker naming another pid", func(t *testing.T, e *env, pid int) {
+			_, err := state.WriteMarkerFor(e.p.Marker, os.Getpid(), state.IntentStop, time.Now())
+			require.NoError(t, err)
+		}, syscall.SIGTERM, "running", "running", 1, 0, hostabi.TriggerSignal},
+		{"expired marker", func(t *testing.T, e *env, pid int) {
+			_, err := state.WriteMarkerFor(e.p.Marker, pid, state.IntentStop, time.Now().Add(-2*time.Minute))
+			require.NoError(t, err)
+		}, syscall.SIGTERM, "running", "running", 1, 0, hostabi.TriggerSignal},
+		{"pid reuse: start time mismatch", func(t *testing.T, e *env, pid int) {
+			p, err := state.ProcOf(pid)
+			require.NoError(t, err)
+			p.StartTime++
+			_, err = state.WriteMarker(e.p.Marker, p, state.IntentStop, time.Now())
+			require.NoError(t, err)
+		}, syscall.SIGTERM, "running", "running", 1, 0, hostabi.TriggerSignal},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, profile.Root, []string{"-term-exit", "0"}, "")
+			s := e.start()
+			s.waitReady(t)
+			assert.Equal(t, "running", e.state().GatewayState)
+			if c.marker != nil {
+				c.marker(t, e, s.cmd.Process.Pid)
+			}
+			require.NoError(t, s.cmd.Process.Signal(c.sig))
+			assert.Equal(t, c.wantExit, s.wait(t), s.stderr.String())
+			f := e.state()
+			assert.Equal(t, c.wantState, f.GatewayState)
+			assert.Equal(t, c.wantDesired, f.DesiredState)
+			seen, ok := e.signalEvent(map[syscall.Signal]string{syscall.SIGTERM: "TERM", syscall.SIGINT: "INT"}[c.sig])
+			require.True(t, ok, "the signal was forwarded to the gateway: %v", e.eventLines())
+			assert.Equal(t, c.wantState, seen, "the decision was on disk before the gateway was signalled")
+			_, err := os.Lstat(e.p.Marker)
+			assert.ErrorIs(t, err, os.ErrNotExist, "marker consumed or cleaned up")
+			_, err = os.Lstat(e.p.Pid)
+			assert.ErrorIs(t, err, os.ErrNotExist, "gateway.pid removed")
+			pe, err := state.PriorExit(e.p.Lifecycle)
+			require.NoError(t, err)
+			assert.Equal(t, hostabi.PriorExitClean, pe)
+			h := e.history()
+			require.Len(t, h, 1)
+			assert.Equal(t, c.wantTrigger, h[0].Trigger)
+			assert.Equal(t, int32(0), h[0].ExitCode)
+			assert.Equal(t, c.wantFinish, e.finish(c.wantExit, 0))
+		})
+	}
+}
+
+func TestSIGHUPForwardedNotPersisted(t *testing.T) {
+	e := newEnv(t, profile.Root, nil, "")
+	s := e.start()
+	s.waitReady(t)
+	before, err := os.ReadFile(e.p.State)
+	require.NoError(t, err)
+	require.NoError(t, s.cmd.Process.Signal(syscall.SIGHUP))
+	require.Eventually(t, func() bool { _, ok := e.signalEvent("HUP"); return ok }, 10*time.Second, 10*time.Millisecond, "SIGHUP forwarded")
+	after, err := os.ReadFile(e.p.State)
+	require.NoError(t, err)
+	assert.Equal(t, string(before), string(after), "nothing persisted on SIGHUP")
+	select {
+	case <-s.done:
+		t.Fatal("supervisor exited on SIGHUP")
+	default:
+	}
+	assert.Empty(t, e.history())
+	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
+	assert.Equal(t, 1, s.wait(t))
+	assert.Equal(t, "running", e.state().GatewayState, "a HUP never records stopped")
+}
+
+func TestIgnoredSIGTERMIsKilledAfterGrace(t *testing.T) {
+	e := newEnv(t, profile.Root, []string{"-ignore-term"}, `stop_grace = "300ms"`+"\n"+`ready_after = "1h"`)
+	s := e.start()
+	s.waitReady(t)
+	gw, err := state.ReadPid(e.p.Pid)
+	require.NoError(t, err)
+	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
+	assert.Equal(t, 1, s.wait(t))
+	h := e.history()
+	require.Len(t, h, 1)
+	assert.Equal(t, int32(syscall.SIGKILL), h[0].Signal)
+	assert.Equal(t, int32(-1), h[0].ExitCode)
+	assert.Eventually(t, func() bool { return gone(gw) }, 10*time.Second, 10*time.Millisecond, "the gateway is gone")
+}
+
+func TestGatewayCrash(t *testing.T) {
+	cases := []struct {
+		name       string
+		args       []string
+		wantExit   int
+		wantState  string
+		wantAction hostabi.Action
+		wantFinish int
+	}{
+		{"exit 3 restarts", []string{"-crash-after", "200ms", "-crash-code", "3"}, 3, "running", hostabi.ActionRestart, 0},
+		{"exit 0 stops for good", []string{"-crash-after", "200ms", "-crash-code", "0"}, 0, "stopped", hostabi.ActionStop, 125},
+		{"exit 78 stops for good", []string{"-crash-after", "200ms", "-crash-code", "78"}, 78, "stopped", hostabi.ActionStop, 125},
+		{"killed by SIGKILL restarts", []string{"-crash-after", "200ms", "-crash-signal", "9"}, 128 + 9, "running", hostabi.ActionRestart, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, profile.Root, c.args, "")
+			s := e.start()
+			assert.Equal(t, c.wantExit, s.wait(t), s.stderr.String())
+			assert.Equal(t, c.wantState, e.state().GatewayState)
+			h := e.history()
+			require.Len(t, h, 1)
+			assert.Equal(t, hostabi.TriggerExited, h[0].Trigger)
+			assert.Equal(t, c.wantAction, h[0].Verdict)
+			assert.Equal(t, c.wantFinish, e.finish(c.wantExit, 0))
+		})
+	}
+}
+
+func TestSupervisorKilledMidLife(t *testing.T) {
+	e := newEnv(t, profile.Root, nil, "")
+	s := e.start()
+	s.waitReady(t)
+	gw, err := state.ReadPid(e.p.Pid)
+	require.NoError(t, err)
+	require.NoError(t, s.cmd.Process.Signal(syscall.SIGKILL))
+	s.wait(t)
+	pe, err := state.PriorExit(e.p.Lifecycle)
+	require.NoError(t, err)
+	assert.Equal(t, hostabi.PriorExitUnclean, pe, "the next boot sees an unclean exit")
+
+	// s6 runs finish with 256 and the signal: no verdict, the policy decides.
+	assert.Equal(t, 0, e.finish(256, 9), "killed by a signal: restart")
+	assert.Eventually(t, func() bool { return gone(gw) }, 10*time.Second, 10*time.Millisecond, "finish stopped the orphaned gateway")
+	pe, _ = state.PriorExit(e.p.Lifecycle)
+	assert.Equal(t, hostabi.PriorExitUnclean, pe, "finish does not make an unclean life clean")
+	h := e.history()
+	require.Len(t, h, 1)
+	assert.Equal(t, int32(9), h[0].Signal)
+	assert.Equal(t, hostabi.ActionRestart, h[0].Verdict)
+}
+
+func TestReadinessThroughNotification(t *testing.T) {
+	e := newEnv(t, profile.Root, []string{"-announce", "-notify-after", "300ms", "-phase", "degraded", "-phase-after", "600ms"},
+		`stop_grace = "5s"`+"\n"+`ready_after = "1h"`)
+	s := e.start()
+	s.waitReady(t) // ready_after is an hour: readiness came from the gateway
+	assert.Equal(t, "running", e.state().GatewayState)
+	require.Eventually(t, func() bool { return e.state().GatewayState == "degraded" }, 10*time.Second, 10*time.Millisecond,
+		"the reported phase is persisted")
+	ph, _ := os.ReadFile(e.p.Phase)
+	assert.Equal(t, "degraded\n", string(ph))
+	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
+	assert.Equal(t, 1, s.wait(t))
+	assert.Equal(t, "running", e.state().GatewayState)
+}
+
+func TestNamedProfileArgs(t *testing.T) {
+	e := newEnv(t, "coder", []string{"-print-args", "--", "gateway", "{profile}"}, `stop_grace = "5s"`+"\n"+`ready_after = "1h"`+"\n"+`profile_args = ["-p", "{profile}"]`)
+	s := e.start()
+	s.waitReady(t)
+	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
+	s.wait(t)
+	assert.Contains(t, s.stderr.String(), `args=["gateway" "coder" "-p" "coder"] HERMES_NOTIFY_FD="3" HERMES_PROFILE="coder"`)
+}
+
+func TestRestartDelayDeferredToNextRun(t *testing.T) {
+	e := newEnv(t, profile.Root, nil, "")
+	now := time.Now()
+	require.NoError(t, state.WriteVerdict(e.p.Verdict, state.Verdict{RunExit: 3, Kind: hostabi.KindExit, Action: hostabi.ActionRestart,
+		DelayMS: 30_000, Reason: "backoff", WrittenAt: now}))
+	assert.Equal(t, 0, e.finish(3, 0))
+	l, ok, err := state.ReadLedger(e.p.Lifecycle)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.True(t, l.RestartNotBefore.After(now.Add(20*time.Second)), "a delay beyond s6's finish timeout is recorded: %v", l.RestartNotBefore)
+
+	s := e.start() // waits out the delay; a stop during it is still decided
+	require.Eventually(t, func() bool { return strings.Contains(s.stderr.String(), "waiting out the restart delay") }, 10*time.Second, 10*time.Millisecond)
+	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
+	assert.Equal(t, 1, s.wait(t))
+	_, err = os.Stat(e.events)
+	assert.ErrorIs(t, err, os.ErrNotExist, "the gateway never started")
+}
+
+func TestHistoryFeedsPolicy(t *testing.T) {
+	// The verdict file is JSON a human can read.
+	e := newEnv(t, profile.Root, []string{"-crash-after", "100ms", "-crash-code", "4"}, "")
+	s := e.start()
+	s.wait(t)
+	b, err := os.ReadFile(e.p.Verdict)
+	require.NoError(t, err)
+	var v map[string]any
+	require.NoError(t, json.Unmarshal(b, &v))
+	assert.Equal(t, "restart", v["action"])
+	assert.Equal(t, float64(4), v["run_exit"])
+}
+
+// gone reports whether pid has ended (a zombie not yet reaped by whoever
+// adopted it counts as ended).
+func gone(pid int) bool {
+	return syscall.Kill(pid, 0) == syscall.ESRCH || zombie(pid)
+}
+
+func TestReadyAfterWithoutNotification(t *testing.T) {
+	e := newEnv(t, profile.Root, []string{"-announce=false", "-notify-after", "-1ns"}, `stop_grace = "5s"`+"\n"+`ready_after = "200ms"`)
+	s := e.start()
+	s.waitReady(t) // the gateway never notifies: ready_after made it ready
+	assert.Equal(t, "running", e.state().GatewayState)
+	assert.NotContains(t, e.eventLines(), "ready")
+	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
+	assert.Equal(t, 1, s.wait(t))
+}
