@@ -101,6 +101,7 @@ func newEnv(t *testing.T) *env {
 scandir = %q
 [gateway]
 command = ["/bin/sleep", "1000"]
+profile_args = []
 user = "hermes"
 stop_grace = "2s"
 ready_after = "100ms"
@@ -147,23 +148,6 @@ func (e *env) status(uid int, name string) ops.Status {
 	return st
 }
 
-// hasRunner reports whether this build has `supervisor run`.
-func hasRunner(t *testing.T) bool {
-	out, err := exec.Command(binary, "run", "--help").CombinedOutput()
-	return err == nil && !strings.Contains(string(out), "unknown command")
-}
-
-// standIn replaces a slot's run script with a shell stand-in gateway (used
-// while this build has no `supervisor run`): it notifies readiness and
-// sleeps.
-func (e *env) standIn(name string) {
-	e.t.Helper()
-	dir := filepath.Join(e.scandir, "gateway-"+name)
-	tmp := filepath.Join(dir, ".run.tmp")
-	require.NoError(e.t, os.WriteFile(tmp, []byte("#!/bin/sh\necho >&3\nexec 3>&-\nexec sleep 1000\n"), 0o755))
-	require.NoError(e.t, os.Rename(tmp, filepath.Join(dir, "run")))
-}
-
 func (e *env) paths(name string) profile.Paths {
 	p, err := profile.For(e.home, name)
 	require.NoError(e.t, err)
@@ -171,7 +155,7 @@ func (e *env) paths(name string) profile.Paths {
 }
 
 // lifecycle runs start, stop and restart as uid and checks the marker path.
-func (e *env) lifecycle(uid int, name string, runner bool) {
+func (e *env) lifecycle(uid int, name string) {
 	t := e.t
 	p := e.paths(name)
 	e.ok(uid, "-p", name, "gateway", "start")
@@ -188,22 +172,15 @@ func (e *env) lifecycle(uid int, name string, runner bool) {
 	assert.False(t, st.S6.Up)
 	assert.False(t, st.S6.WantedUp)
 	assert.Equal(t, "stopped", st.DesiredState)
-	if runner {
-		// The gateway saw the marker: an operator's stop, persisted as stopped.
-		assert.Equal(t, "stopped", st.GatewayState)
-		assert.NoFileExists(t, p.Marker, "the marker is consumed when honoured")
-		f, err := state.Read(p.State)
-		require.NoError(t, err)
-		assert.Equal(t, "operator", f.Trigger)
-	} else {
-		m, j, err := state.ReadMarker(p.Marker)
-		require.NoError(t, err)
-		require.NotEqual(t, state.MarkerAbsent, j, "stop wrote no marker")
-		assert.Equal(t, pid, m.TargetPid)
-		assert.Equal(t, state.IntentStop, m.Intent)
-		assert.NotZero(t, m.TargetStartTime)
-		require.NoError(t, os.Remove(p.Marker))
-	}
+	// The wrapper s6 supervised (pid) saw the marker naming it: an
+	// operator's stop, persisted as stopped, the marker consumed.
+	assert.Equal(t, "stopped", st.GatewayState)
+	assert.NoFileExists(t, p.Marker, "the marker is consumed when honoured")
+	f, err := state.Read(p.State)
+	require.NoError(t, err)
+	assert.Equal(t, "operator", f.Trigger)
+	assert.Equal(t, "stopped", f.DesiredState)
+	assert.NotZero(t, pid)
 
 	e.ok(uid, "-p", name, "gateway", "start")
 	pid = e.status(uid, name).S6.Pid
@@ -213,22 +190,15 @@ func (e *env) lifecycle(uid int, name string, runner bool) {
 	assert.True(t, st.S6.Up)
 	assert.NotEqual(t, pid, st.S6.Pid, "restart did not restart")
 	assert.Equal(t, "running", st.DesiredState)
-	if !runner {
-		m, _, err := state.ReadMarker(p.Marker)
-		require.NoError(t, err)
-		assert.Equal(t, pid, m.TargetPid)
-		assert.Equal(t, state.IntentRestart, m.Intent)
-		require.NoError(t, os.Remove(p.Marker))
-	}
+	assert.NoFileExists(t, p.Marker, "the restart marker is consumed when honoured")
+	f, err = state.Read(p.State)
+	require.NoError(t, err)
+	assert.Equal(t, "running", f.GatewayState, "the new life is running")
 	e.ok(uid, "-p", name, "gateway", "stop")
-	if !runner {
-		require.NoError(t, os.Remove(p.Marker))
-	}
 }
 
 func TestOperatorLifecycle(t *testing.T) {
 	e := newEnv(t)
-	runner := hasRunner(t)
 	e.ok(0, "boot")
 	s6test.Start(t, e.scandir)
 
@@ -249,31 +219,19 @@ func TestOperatorLifecycle(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(outside, "profile.toml"), nil, 0o644))
 	require.NoError(t, os.Chown(outside, 10000, 10000))
 
-	if !runner {
-		e.standIn("coder")
-		e.standIn("default")
-	}
 	t.Run("root", func(t *testing.T) {
 		e.t = t
-		e.lifecycle(0, "coder", runner)
+		e.lifecycle(0, "coder")
 	})
 	t.Run("unprivileged", func(t *testing.T) {
 		e.t = t
-		e.lifecycle(10000, "coder", runner)
-		e.lifecycle(10000, "default", runner)
+		e.lifecycle(10000, "coder")
+		e.lifecycle(10000, "default")
 	})
 	t.Run("picked up from the volume", func(t *testing.T) {
 		e.t = t
-		if runner {
-			e.ok(0, "-p", "outside", "gateway", "start")
-		} else {
-			// Registered by start; the stand-in replaces the runner, then start for real.
-			r := e.cli(0, "-p", "outside", "gateway", "start", "--wait", "300ms")
-			assert.DirExists(t, filepath.Join(e.scandir, "gateway-outside"), r.stderr)
-			e.ok(0, "-p", "outside", "gateway", "stop")
-			e.standIn("outside")
-			e.ok(0, "-p", "outside", "gateway", "start")
-		}
+		e.ok(0, "-p", "outside", "gateway", "start")
+		assert.DirExists(t, filepath.Join(e.scandir, "gateway-outside"))
 		st := e.status(0, "outside")
 		require.NotNil(t, st.S6)
 		assert.True(t, st.S6.Up)
