@@ -416,3 +416,33 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.b.String()
 }
+
+// One broken profile (here: runtime files the booting user may not remove)
+// is logged and skipped; the others still boot.
+func TestBootSkipsABrokenProfile(t *testing.T) {
+	e := newEnv(t)
+	require.NoError(t, os.MkdirAll(e.scandir, 0o755))
+	require.NoError(t, os.Chown(e.scandir, 10000, 10000))
+	e.ok(0, "profile", "create", "good")
+	e.ok(0, "profile", "create", "locked")
+	locked := e.paths("locked")
+	require.NoError(t, os.Chown(locked.Dir, 0, 0))
+	require.NoError(t, os.WriteFile(locked.Pid, []byte("1\n"), 0o644))
+	require.NoError(t, os.WriteFile(locked.State, []byte(`{"gateway_state":"running"}`), 0o600))
+	require.NoError(t, os.MkdirAll(filepath.Join(e.home, "logs"), 0o755))
+	require.NoError(t, os.Chown(filepath.Join(e.home, "logs"), 10000, 10000))
+
+	r := e.cli(10000, "boot")
+	require.Equal(t, 0, r.code, r.stderr)
+	log, err := os.ReadFile(profile.BootLog(e.home))
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimRight(string(log), "\n"), "\n")
+	require.Len(t, lines, 3, string(log))
+	assert.Contains(t, lines[0], " profile=default prior_state=none action=registered ")
+	assert.Contains(t, lines[1], " profile=good prior_state=none action=registered ")
+	assert.Contains(t, lines[2], " profile=locked prior_state=unreadable action=skipped prior_exit=unknown policy=none reason=")
+	assert.Contains(t, lines[2], locked.Pid)
+	assert.Contains(t, r.stderr, "boot: warning: profile locked: ")
+	assert.DirExists(t, filepath.Join(e.scandir, "gateway-good"))
+	assert.NoDirExists(t, filepath.Join(e.scandir, "gateway-locked"))
+}
