@@ -1,0 +1,81 @@
+package ops_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hermes-supervisor/hermes-supervisor/s6"
+	"github.com/hermes-supervisor/hermes-supervisor/s6/s6test"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/ops"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
+)
+
+func newOps(t *testing.T) *ops.Ops {
+	base := t.TempDir()
+	c := config.Default()
+	c.Home, c.Scandir = filepath.Join(base, "home"), filepath.Join(base, "service")
+	c.Gateway.User = ""
+	require.NoError(t, os.MkdirAll(c.Home, 0o755))
+	return &ops.Ops{Config: c, Tools: &s6.Tools{}, Exe: "/bin/false", Wait: 10 * time.Second,
+		Now: func() time.Time { return time.Date(2026, 11, 25, 21, 0, 0, 0, time.UTC) }}
+}
+
+func TestStopWithoutSlotRecordsIntent(t *testing.T) {
+	o := newOps(t)
+	ctx := context.Background()
+	_, err := o.CreateProfile(ctx, "coder")
+	require.NoError(t, err)
+	require.NoError(t, o.Stop(ctx, "coder"))
+	f, err := state.Read(filepath.Join(o.Config.Home, "profiles", "coder", "gateway_state.json"))
+	require.NoError(t, err)
+	assert.Equal(t, "stopped", f.DesiredState)
+	st, err := o.Status(ctx, "coder")
+	require.NoError(t, err)
+	assert.False(t, st.Registered)
+	assert.Nil(t, st.S6)
+}
+
+func TestProfileCreateDelete(t *testing.T) {
+	o := newOps(t)
+	ctx := context.Background()
+	s6test.Start(t, o.Config.Scandir)
+
+	_, err := o.CreateProfile(ctx, "default")
+	require.ErrorIs(t, err, ops.ErrExists)
+	_, err = o.CreateProfile(ctx, "Bad")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "invalid profile name")
+
+	res, err := o.CreateProfile(ctx, "coder")
+	require.NoError(t, err)
+	assert.True(t, res.Registered)
+	assert.FileExists(t, filepath.Join(res.Dir, "profile.toml"))
+	_, err = o.CreateProfile(ctx, "coder")
+	require.ErrorIs(t, err, ops.ErrExists)
+
+	// A gateway that is wanted up is not deleted.
+	slot := filepath.Join(o.Config.Scandir, "gateway-coder")
+	require.NoError(t, o.Tools.Publish(o.Config.Scandir, s6.Slot{Name: "gateway-coder", Run: []string{"/bin/sleep", "1000"}}))
+	require.NoError(t, o.Tools.Control(ctx, slot, s6.Up, 10*time.Second))
+	err = o.DeleteProfile(ctx, "coder")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "gateway 'coder' is up: stop it first with `supervisor -p coder gateway stop`")
+	require.NoError(t, o.Tools.Control(ctx, slot, s6.Down, 10*time.Second))
+
+	require.NoError(t, o.DeleteProfile(ctx, "coder"))
+	assert.NoDirExists(t, slot)
+	assert.NoDirExists(t, res.Dir)
+	err = o.DeleteProfile(ctx, "coder")
+	require.ErrorIs(t, err, ops.ErrNoProfile)
+	assert.Contains(t, err.Error(), "create it with `supervisor profile create coder`")
+	err = o.DeleteProfile(ctx, "default")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "cannot be deleted")
+}
