@@ -1,6 +1,7 @@
 package s6
 
 import (
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -123,4 +124,14 @@ func TestToolsLookup(t *testing.T) {
 	_, err = (&Tools{}).Path("s6-definitely-missing")
 	require.ErrorIs(t, err, ErrNoBinary)
 	assert.Contains(t, err.Error(), "apt-get install s6")
+}
+
+func TestStatusJSON(t *testing.T) {
+	s := Status{Up: true, WantedUp: true, Ready: true, Pid: 42, ExitCode: -1, Since: 7 * time.Second, ReadyFor: 5 * time.Second}
+	b, err := json.Marshal(s)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"up":true,"wanted_up":true,"normally_up":false,"ready":true,"paused":false,"pid":42,"exit_code":-1,"for_seconds":7,"ready_for_seconds":5}`, string(b))
+	var back Status
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, s, back)
 }

@@ -2,6 +2,7 @@ package s6
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -18,11 +19,38 @@ type Status struct {
 	NormallyUp bool          `json:"normally_up"` // no down file
 	Ready      bool          `json:"ready"`
 	Paused     bool          `json:"paused"`
-	Pid        int           `json:"pid,omitempty"`       // 0 when down
-	ExitCode   int           `json:"exit_code"`           // of the last exit; -1 when none or killed
-	Signal     int           `json:"signal,omitempty"`    // that killed the last process; 0 = none
-	Since      time.Duration `json:"since"`               // how long up or down
-	ReadyFor   time.Duration `json:"ready_for,omitempty"` // how long ready, when Ready
+	Pid        int           `json:"pid,omitempty"`    // 0 when down
+	ExitCode   int           `json:"exit_code"`        // of the last exit; -1 when none or killed
+	Signal     int           `json:"signal,omitempty"` // that killed the last process; 0 = none
+	Since      time.Duration `json:"-"`                // how long up (uptime) or down
+	ReadyFor   time.Duration `json:"-"`                // how long ready, when Ready
+}
+
+// MarshalJSON writes the durations as whole seconds ("for_seconds",
+// "ready_for_seconds"), s6's own resolution.
+func (s Status) MarshalJSON() ([]byte, error) {
+	type plain Status
+	return json.Marshal(struct {
+		plain
+		For      int64 `json:"for_seconds"`
+		ReadyFor int64 `json:"ready_for_seconds"`
+	}{plain(s), int64(s.Since / time.Second), int64(s.ReadyFor / time.Second)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (s *Status) UnmarshalJSON(b []byte) error {
+	type plain Status
+	var v struct {
+		plain
+		For      int64 `json:"for_seconds"`
+		ReadyFor int64 `json:"ready_for_seconds"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*s = Status(v.plain)
+	s.Since, s.ReadyFor = time.Duration(v.For)*time.Second, time.Duration(v.ReadyFor)*time.Second
+	return nil
 }
 
 // State is "up" or "down".

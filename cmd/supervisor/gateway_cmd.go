@@ -156,7 +156,7 @@ func statusTable(w io.Writer, sts []ops.Status) error {
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		out = tw
 	}
-	fmt.Fprintln(out, "PROFILE\tS6\tPID\tFOR\tREADY\tLAST_EXIT\tGATEWAY_STATE\tDESIRED_STATE\tNOTE")
+	fmt.Fprintln(out, "PROFILE\tS6\tPID\tUPTIME/DOWNTIME\tREADY\tLAST_EXIT\tGATEWAY_STATE\tDESIRED_STATE\tNOTE")
 	dash := func(s string) string {
 		if s == "" {
 			return "-"
