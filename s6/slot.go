@@ -176,7 +176,11 @@ func (t *Tools) Publish(scandir string, s Slot) error {
 		return fmt.Errorf("s6: scan directory %s is not a directory", scandir)
 	}
 	if s.LogDir != "" {
-		if err := os.MkdirAll(s.LogDir, 0o750); err != nil {
+		// Parents stay traversable: the logger runs as the owner.
+		if err := os.MkdirAll(filepath.Dir(s.LogDir), 0o755); err != nil {
+			return pathError("create log directory", filepath.Dir(s.LogDir), err)
+		}
+		if err := os.Mkdir(s.LogDir, 0o750); err != nil && !errors.Is(err, os.ErrExist) {
 			return pathError("create log directory", s.LogDir, err)
 		}
 		if err := chown(s.LogDir, s.Owner); err != nil {

@@ -236,6 +236,17 @@ func TestOperatorLifecycle(t *testing.T) {
 		require.NotNil(t, st.S6)
 		assert.True(t, st.S6.Up)
 	})
+	t.Run("gateway output is logged", func(t *testing.T) {
+		e.t = t
+		current := filepath.Join(e.home, "logs", "gateways", "coder", "current")
+		require.Eventually(t, func() bool {
+			fi, err := os.Stat(current)
+			return err == nil && fi.Size() > 0
+		}, 10*time.Second, 20*time.Millisecond, "s6-log never wrote %s", current)
+		fi, err := os.Stat(current)
+		require.NoError(t, err)
+		assert.Equal(t, uint32(10000), fi.Sys().(*syscall.Stat_t).Uid, "s6-log runs as the gateway user")
+	})
 	t.Run("status all", func(t *testing.T) {
 		e.t = t
 		r := e.ok(10000, "gateway", "status", "--all", "--output", "json")
