@@ -118,7 +118,7 @@ func Scanning(scandir string) (bool, error) {
 
 // NotScanning is the error for a scan directory with no s6-svscan.
 func NotScanning(scandir string) error {
-	return fmt.Errorf("s6: %w on %s: start s6-svscan (or `supervisor init`) on it", ErrNotRunning, scandir)
+	return fmt.Errorf("%w on %s: start s6-svscan (or `supervisor init`) on it", ErrNotRunning, scandir)
 }
 
 func millis(d time.Duration) string {

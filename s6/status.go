@@ -186,7 +186,7 @@ func waitStatusFile(ctx context.Context, dir string) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("s6: %w on %s: no %s; start s6-svscan (or `supervisor init`) on the scan directory", ErrNotRunning, filepath.Dir(dir), p)
+			return fmt.Errorf("%w on %s: no %s; start s6-svscan (or `supervisor init`) on the scan directory", ErrNotRunning, filepath.Dir(dir), p)
 		case <-tick.C:
 		}
 	}

@@ -102,7 +102,7 @@ func classify(name, target string, code int, msg string) error {
 	case strings.Contains(low, "permission denied"):
 		return fmt.Errorf("s6: %w on %s: run as root or as the gateway user that owns its supervise/ directory (%s)", ErrPermission, target, msg)
 	case strings.Contains(low, "supervisor not listening"), strings.Contains(low, "s6-supervise not running"):
-		return fmt.Errorf("s6: %w on %s: start s6-svscan (or `supervisor init`) on the scan directory", ErrNotRunning, target)
+		return fmt.Errorf("%w on %s: start s6-svscan (or `supervisor init`) on the scan directory", ErrNotRunning, target)
 	case strings.Contains(low, "timed out"), code == 99:
 		return fmt.Errorf("s6: %s %s: %w", name, target, ErrTimeout)
 	case strings.Contains(low, "no such file or directory"):
