@@ -457,3 +457,21 @@ func TestBootSkipsABrokenProfile(t *testing.T) {
 	assert.DirExists(t, filepath.Join(e.scandir, "gateway-good"))
 	assert.NoDirExists(t, filepath.Join(e.scandir, "gateway-locked"))
 }
+
+// Boot run again under a live s6 starts a registered slot whose intent is
+// now running.
+func TestBootAgainUnderLiveS6(t *testing.T) {
+	e := newEnv(t)
+	s6test.Start(t, e.scandir)
+	e.ok(0, "boot")
+	st := e.status(0, "default")
+	require.NotNil(t, st.S6, st.S6Error)
+	assert.False(t, st.S6.Up)
+	require.NoError(t, os.WriteFile(e.paths("default").State, []byte(`{"gateway_state":"stopped","desired_state":"running"}`), 0o644))
+	e.ok(0, "boot")
+	require.Eventually(t, func() bool {
+		st := e.status(0, "default")
+		return st.S6 != nil && st.S6.Up
+	}, 10*time.Second, 20*time.Millisecond)
+	e.ok(0, "gateway", "stop")
+}

@@ -67,6 +67,8 @@ type Outcome struct {
 	Reason     string
 	Err        error   // the profile is broken (Action is skipped)
 	Warnings   []error // unreadable files, read as nothing known
+
+	existed bool // the slot was in the scan directory before this boot
 }
 
 // Line renders o as a container-boot.log line.
@@ -133,6 +135,17 @@ func Run(ctx context.Context, o Options) ([]Outcome, error) {
 	if ok, _ := s6.Scanning(c.Scandir); ok {
 		if err := o.Tools.Rescan(ctx, c.Scandir, false); err != nil {
 			fmt.Fprintf(o.Stderr, "boot: %v\n", err)
+		}
+		// A slot that existed already (boot run again under a live s6)
+		// keeps its supervisor, which does not read the down file again:
+		// ask it to start.
+		for _, out := range outs {
+			if out.Action == ActionStarted && out.existed {
+				dir := filepath.Join(c.Scandir, SlotName(out.Profile))
+				if err := o.Tools.Control(ctx, dir, s6.Up, 0); err != nil {
+					fmt.Fprintf(o.Stderr, "boot: profile %s: %v\n", out.Profile, err)
+				}
+			}
 		}
 	}
 	if err := AppendLog(profile.BootLog(c.Home), lines); err != nil {
@@ -231,6 +244,9 @@ func bootOne(ctx context.Context, o Options, name string) Outcome {
 	slot, err := slotFor(c, p, o.Exe, out.Action != ActionStarted, o.owners.lookup)
 	if err != nil {
 		return fail(err)
+	}
+	if _, err := os.Lstat(filepath.Join(c.Scandir, slot.Name)); err == nil {
+		out.existed = true
 	}
 	if err := o.Tools.Publish(c.Scandir, slot); err != nil {
 		return fail(err)
