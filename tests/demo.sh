@@ -138,7 +138,7 @@ wait_boot "$from" default
 note "PID 1 is $pid1 from the outside; the volume is $home"
 
 say "Creating profiles alpha, beta and gamma"
-for p in alpha beta gamma; do inside supervisor profile create "$p"; done
+for p in alpha beta gamma; do inside supervisor profile create "$p" | sed "s/^/   /"; done
 inside supervisor profile list | sed 's/^/   /'
 
 say "Starting the gateways of alpha and beta (gamma stays as created: down)"
