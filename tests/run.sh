@@ -31,6 +31,25 @@ if ! getent passwd hermes >/dev/null 2>&1; then
   fi
 fi
 
+# The pinned AssemblyScript compiler (policies/package-lock.json) that the
+# reproducible-build test rebuilds the committed policy modules with.
+if ! command -v npm >/dev/null 2>&1; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "tests/run.sh: npm missing; install it as root: apt-get install -y nodejs npm" >&2
+    exit 2
+  fi
+  echo "== installing nodejs npm"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq nodejs npm >/dev/null
+fi
+# node_modules/.installed-lock records the lock file it was installed from.
+if ! cmp -s policies/package-lock.json policies/node_modules/.installed-lock 2>/dev/null; then
+  echo "== npm ci --prefix policies"
+  npm ci --prefix policies --no-audit --no-fund >/dev/null
+  cp policies/package-lock.json policies/node_modules/.installed-lock
+fi
+
 echo "== go vet"
 go vet ./...
 echo "== go test"

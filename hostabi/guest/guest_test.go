@@ -1,0 +1,60 @@
+package guest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
+)
+
+func TestRegisterMetadata(t *testing.T) {
+	f := func(*hostabi.Input) hostabi.Decision { return hostabi.Decision{} }
+	cases := []struct {
+		name string
+		p    Policy
+		want string
+	}{
+		{"all", Policy{Name: "p", Version: "1", Boot: f, Shutdown: f, Exit: f}, "name=p\nversion=1\ndecisions=boot,shutdown,exit\n"},
+		{"exit only", Policy{Name: "q", Version: "2.0", Exit: f}, "name=q\nversion=2.0\ndecisions=exit\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			Register(c.p)
+			assert.Equal(t, c.want, string(metadata))
+			_, err := hostabi.ParseMetadata(metadata)
+			require.NoError(t, err)
+		})
+	}
+}
+
+func TestDecideRoundTrip(t *testing.T) {
+	var seen hostabi.Input
+	Register(Policy{Name: "t", Version: "1", Exit: func(in *hostabi.Input) hostabi.Decision {
+		seen = *in
+		return hostabi.Decision{Action: hostabi.ActionRestart, State: hostabi.StateRunning, Delay: 2 * time.Second, Reason: "again"}
+	}})
+	now := time.Date(2026, 11, 25, 21, 0, 0, 0, time.UTC)
+	in := hostabi.Input{Kind: hostabi.KindExit, Now: now, Profile: "coder", ExitCode: 3, Uptime: time.Minute,
+		History: []hostabi.ExitRecord{{Time: now.Add(-time.Hour), Uptime: time.Second, ExitCode: 1, Trigger: hostabi.TriggerExited, Verdict: hostabi.ActionRestart}},
+		Params:  hostabi.Params{{Key: "x", Type: hostabi.ParamInt, Int: 5}}}
+	rec, err := hostabi.AppendInput(nil, &in)
+	require.NoError(t, err)
+
+	out, code := decide(hostabi.KindExit, rec)
+	require.Zero(t, code)
+	d, err := hostabi.DecodeDecision(hostabi.KindExit, out)
+	require.NoError(t, err)
+	assert.Equal(t, hostabi.Decision{Action: hostabi.ActionRestart, State: hostabi.StateRunning, Delay: 2 * time.Second, Reason: "again"}, d)
+	assert.Equal(t, "coder", seen.Profile)
+	assert.Equal(t, int64(5), seen.Params.Int("x", 0))
+	assert.Len(t, seen.History, 1)
+	assert.True(t, seen.Now.Equal(now))
+
+	_, code = decide(hostabi.KindBoot, rec)
+	assert.Equal(t, int64(-1), code, "an unregistered decision is declined")
+	_, code = decide(hostabi.KindExit, rec[:50])
+	assert.Equal(t, int64(-2), code, "a truncated record is refused")
+}

@@ -1,0 +1,84 @@
+package policies
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hermes-supervisor/hermes-supervisor/policy/build"
+)
+
+// maxDefaultSize is the size budget of the default module (DESIGN.md section 7).
+const maxDefaultSize = 64 << 10
+
+// assemblyScriptModules are the committed modules build.sh makes.
+var assemblyScriptModules = map[string]string{
+	"default.wasm": "default/default.wasm",
+	"always.wasm":  "examples/always/always.wasm",
+}
+
+// TestAssemblyScriptModulesReproducible rebuilds every AssemblyScript module
+// from source with the pinned compiler and requires the committed bytes.
+func TestAssemblyScriptModulesReproducible(t *testing.T) {
+	if _, err := os.Stat("node_modules/assemblyscript/bin/asc.js"); err != nil {
+		t.Fatalf("the pinned AssemblyScript compiler is not installed; run: npm ci --prefix policies")
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Fatalf("node is not installed; on Debian: apt-get install -y nodejs npm, then npm ci --prefix policies")
+	}
+	var pinned, installed struct {
+		Version         string
+		DevDependencies map[string]string
+	}
+	readJSON(t, "package.json", &pinned)
+	readJSON(t, "node_modules/assemblyscript/package.json", &installed)
+	require.Equal(t, pinned.DevDependencies["assemblyscript"], installed.Version,
+		"the installed AssemblyScript compiler is not the pinned one; run: npm ci --prefix policies")
+	out := t.TempDir()
+	cmd := exec.Command("bash", "build.sh", out)
+	msg, err := cmd.CombinedOutput()
+	require.NoError(t, err, "build.sh: %s", msg)
+	for name, committed := range assemblyScriptModules {
+		want, err := os.ReadFile(committed)
+		require.NoError(t, err)
+		got, err := os.ReadFile(filepath.Join(out, name))
+		require.NoError(t, err)
+		assert.True(t, bytes.Equal(want, got),
+			"%s differs from what its source builds to (%d bytes committed, %d built): run policies/build.sh and commit", committed, len(want), len(got))
+	}
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, v), path)
+}
+
+func TestAssemblyScriptModulesSelfContained(t *testing.T) {
+	assert.LessOrEqual(t, len(Default), maxDefaultSize, "the default module outgrew its budget")
+	committed, err := os.ReadFile("default/default.wasm")
+	require.NoError(t, err)
+	assert.Equal(t, committed, Default, "the embedded module is default/default.wasm")
+	for _, path := range assemblyScriptModules {
+		t.Run(path, func(t *testing.T) {
+			b, err := os.ReadFile(path)
+			require.NoError(t, err)
+			imports, _, err := build.Interface(b)
+			require.NoError(t, err)
+			assert.Empty(t, imports, "the module must import nothing")
+			require.NoError(t, build.CheckExports(b))
+		})
+	}
+}
+
+func TestDefaultFixturesEmbedded(t *testing.T) {
+	b, err := DefaultFixtures.ReadFile("default/fixtures/default.toml")
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "[[scenario]]")
+}
