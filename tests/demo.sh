@@ -59,7 +59,7 @@ home = "$home"
 scandir = "$scandir"
 
 [gateway]
-command = ["$bin/standin-gateway"]
+command = ["$bin/standin-gateway", "--"]   # the profile arguments follow "--"
 user = "$user"
 stop_grace = "2s"
 ready_after = "300ms"

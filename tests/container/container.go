@@ -53,7 +53,7 @@ const DefaultConfig = `home = "{home}"
 scandir = "{scandir}"
 
 [gateway]
-command = ["{standin}"]
+command = ["{standin}", "--"]   # profile_args ("-p NAME") follow the "--"
 user = "hermes"
 stop_grace = "1s"
 ready_after = "200ms"

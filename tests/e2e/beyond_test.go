@@ -229,7 +229,7 @@ func TestFiftyProfilesFiveRestarts(t *testing.T) {
 func TestGatewayIgnoringSIGTERMIsKilledWithinGrace(t *testing.T) {
 	c := boot(t, "")
 	createProfile(t, c, 0, "deaf")
-	setProfileConfig(t, c, "deaf", "[gateway]\ncommand = "+standin(c, "--ignore-sigterm")+"\nstop_grace = \"1s\"\n")
+	setProfileConfig(t, c, "deaf", "[gateway]\ncommand = "+standin(c, "--ignore-term")+"\nstop_grace = \"1s\"\n")
 	startGateway(t, c, 0, "deaf")
 	waitState(t, c, "deaf", "running")
 

@@ -164,6 +164,7 @@ func standin(c *container.Container, knobs ...string) string {
 	for _, k := range knobs {
 		q = append(q, fmt.Sprintf("%q", k))
 	}
+	q = append(q, `"--"`) // profile_args ("-p NAME") are not the stand-in's flags
 	return "[" + strings.Join(q, ", ") + "]"
 }
 
