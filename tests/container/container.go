@@ -256,6 +256,12 @@ func (c *Container) Start() {
 	}
 	// The scandir is mounted before init is exec'd: wait for the mount.
 	for !c.scandirMounted() {
+		select {
+		case <-c.done:
+			c.cmd = nil
+			c.t.Fatalf("container: PID 1 exited during boot (%v); console:\n%s", c.waitErr, tail(c.Console, 40))
+		default:
+		}
 		if time.Now().After(deadline) {
 			c.t.Fatalf("container: tmpfs never mounted on the scandir; console:\n%s", tail(c.Console, 40))
 		}

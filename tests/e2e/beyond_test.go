@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -102,9 +103,11 @@ func TestSwappingPolicyModuleChangesNextBoot(t *testing.T) {
 	assert.True(t, strings.HasPrefix(lines["swap"]["policy"], "always"), "policy field: %v", lines["swap"])
 	requireStarted(t, c, lines["swap"], "swap")
 
-	// And back.
+	// And back: an operator stop is kept down again (always would start it).
 	c.WriteConfig(container.DefaultConfig)
-	stampState(t, c, "swap", "stopped")
+	run(t, c, 0, "-p", "swap", "gateway", "stop")
+	c.WaitDown("swap", upDeadline)
+	waitState(t, c, "swap", "stopped")
 	lines = restart(t, c, "swap")
 	assert.True(t, strings.HasPrefix(lines["swap"]["policy"], "default"), "policy field: %v", lines["swap"])
 	requireDown(t, c, lines["swap"], "swap")
@@ -237,6 +240,8 @@ func TestGatewayIgnoringSIGTERMIsKilledWithinGrace(t *testing.T) {
 	// grace, so s6 comes down by itself long before Docker's 10 s SIGKILL.
 	st := c.Restart()
 	assert.False(t, st.Killed, "PID 1 had to be SIGKILLed: the deaf gateway outlived the stop grace")
+	assert.GreaterOrEqual(t, st.After, time.Second,
+		"init exited before the deaf gateway's 1 s grace ran out: it did not bring the gateways down through s6")
 	lines := c.WaitBoot(bootDeadline, "deaf")
 	assert.Equal(t, "running", lines["deaf"]["prior_state"], "the decided state for a restart's SIGTERM is running")
 	requireStarted(t, c, lines["deaf"], "deaf")

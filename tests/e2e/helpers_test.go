@@ -236,5 +236,5 @@ func brokenPolicy(name, body string) string {
 
 // config is the test configuration with extra [policy] lines.
 func configWithPolicy(policyLines string) string {
-	return strings.Replace(container.DefaultConfig, "[policy]\nmodule = \"\"\n", "[policy]\n"+policyLines+"\n", 1)
+	return strings.Replace(container.DefaultConfig, "[policy]\nmodule = \"\"\ntimeout = \"100ms\"\n", "[policy]\n"+policyLines+"\n", 1)
 }
