@@ -22,8 +22,8 @@ var hostile = []struct {
 	name    string
 	load    bool
 	timeout time.Duration // a generous limit when the module must be stopped by something else
-	want string
-	is   error
+	want    string
+	is      error
 }{
 	{name: "loop", want: "timed out after 100ms"},
 	{name: "membomb", timeout: time.Minute, want: "out of bounds memory access"},

@@ -105,10 +105,10 @@ type Engine struct {
 }
 
 type instance struct {
-	mod            api.Module
-	mem            api.Memory
-	alloc, decide  api.Function
-	stack          [3]uint64
+	mod           api.Module
+	mem           api.Memory
+	alloc, decide api.Function
+	stack         [3]uint64
 }
 
 // Open loads, checks and compiles the module, instantiates it once and reads

@@ -22,7 +22,7 @@ import (
 // policy only as the input's now.
 func sandboxConfig() wazero.ModuleConfig {
 	return wazero.NewModuleConfig().
-		WithName(""). // anonymous: a fresh instance may replace a discarded one
+		WithName("").         // anonymous: a fresh instance may replace a discarded one
 		WithStartFunctions(). // reactors: _initialize is run by the host
 		WithWalltime(func() (int64, int32) { return 0, 0 }, sys.ClockResolution(1)).
 		WithNanosleep(func(int64) {})
