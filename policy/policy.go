@@ -99,9 +99,11 @@ type Engine struct {
 	identity string
 	loadErr  error // the module could not be loaded: every decision falls back
 
-	mu   sync.Mutex
-	inst *instance
-	buf  []byte
+	mu      sync.Mutex
+	inst    *instance
+	buf     []byte
+	watch   *watchdog
+	reasons map[string]string
 }
 
 type instance struct {
@@ -147,7 +149,7 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	e := &Engine{opts: o, log: o.Logger, source: o.Module}
+	e := &Engine{opts: o, log: o.Logger, source: o.Module, watch: newWatchdog(o.Timeout)}
 	if e.source == "" {
 		e.source = EmbeddedSource
 	}
@@ -437,20 +439,35 @@ func (e *Engine) call(ctx context.Context, in *hostabi.Input) (d hostabi.Decisio
 			e.inst = nil
 		}
 	}()
-	cctx, cancel := context.WithTimeout(ctx, e.opts.Timeout)
-	defer cancel()
+	if err := ctx.Err(); err != nil {
+		return d, false, err
+	}
+	// The watchdog, not a context deadline, bounds the two calls: a timer
+	// context per call costs more than the decision itself. The caller's
+	// context is checked above, not awaited: Timeout bounds the call.
+	cctx := context.Background()
 	st := inst.stack[:]
 	st[0] = uint64(len(e.buf))
-	if err := inst.alloc.CallWithStack(cctx, st); err != nil {
-		return d, false, fmt.Errorf("%s: %w", hostabi.ExportAlloc, callError(cctx, err, e.opts.Timeout))
+	e.watch.arm(inst.mod)
+	err = inst.alloc.CallWithStack(cctx, st)
+	if e.watch.disarm() {
+		return d, false, fmt.Errorf("%s: timed out after %s", hostabi.ExportAlloc, e.opts.Timeout)
+	}
+	if err != nil {
+		return d, false, fmt.Errorf("%s: %w", hostabi.ExportAlloc, err)
 	}
 	ptr := uint32(st[0])
 	if !inst.mem.Write(ptr, e.buf) {
 		return d, false, fmt.Errorf("%s returned [%d, +%d), outside the module's %d-byte memory", hostabi.ExportAlloc, ptr, len(e.buf), inst.mem.Size())
 	}
 	st[0], st[1], st[2] = uint64(in.Kind), uint64(ptr), uint64(len(e.buf))
-	if err := inst.decide.CallWithStack(cctx, st); err != nil {
-		return d, false, fmt.Errorf("%s: %w", hostabi.ExportDecide, callError(cctx, err, e.opts.Timeout))
+	e.watch.arm(inst.mod)
+	err = inst.decide.CallWithStack(cctx, st)
+	if e.watch.disarm() {
+		return d, false, fmt.Errorf("%s: timed out after %s", hostabi.ExportDecide, e.opts.Timeout)
+	}
+	if err != nil {
+		return d, false, fmt.Errorf("%s: %w", hostabi.ExportDecide, err)
 	}
 	if int64(st[0]) < 0 {
 		return d, true, nil
@@ -464,7 +481,23 @@ func (e *Engine) call(ctx context.Context, in *hostabi.Input) (d hostabi.Decisio
 		return d, false, fmt.Errorf("decision record [%d, +%d) is outside the module's %d-byte memory", optr, olen, inst.mem.Size())
 	}
 	d, err = hostabi.DecodeDecision(in.Kind, out)
+	if err == nil {
+		d.Reason = e.intern(d.Reason)
+	}
 	return d, false, err
+}
+
+// intern returns a stored copy of reason: a policy gives few distinct
+// reasons, and a long-lived supervisor should not keep a copy per decision.
+func (e *Engine) intern(reason string) string {
+	if r, ok := e.reasons[reason]; ok {
+		return r
+	}
+	if e.reasons == nil || len(e.reasons) >= 256 {
+		e.reasons = map[string]string{}
+	}
+	e.reasons[reason] = reason
+	return reason
 }
 
 // callError says what happened when a call into the module failed.
@@ -484,6 +517,7 @@ func (e *Engine) Close(ctx context.Context) error {
 		err = e.rt.Close(ctx)
 		e.rt = nil
 	}
+	e.watch.stop()
 	if e.cache != nil {
 		err = errors.Join(err, e.cache.Close(ctx))
 		e.cache = nil
