@@ -1,54 +1,24 @@
 package policy_test
 
 import (
-	"context"
-	"os"
-	"path/filepath"
-	"runtime"
-	"runtime/debug"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
-	"github.com/hermes-supervisor/hermes-supervisor/policy"
 	"github.com/hermes-supervisor/hermes-supervisor/policy/fallback"
+	"github.com/hermes-supervisor/hermes-supervisor/policy/internal/bench"
 )
 
-// benchInput is a shutdown decision on a running gateway: the decision
-// "supervisor run" makes on every stop signal.
-func benchInput() *hostabi.Input {
-	return &hostabi.Input{Kind: hostabi.KindShutdown, Now: now, Profile: "coder", Trigger: hostabi.TriggerSignal,
-		Signal: 15, Phase: hostabi.PhaseRunning, State: hostabi.StateRunning, Params: hostabi.Params{}}
-}
+// The host's benchmarks on the hand-written mimic module. The same
+// benchmarks run on the embedded default module in package fallback's tests.
 
-// BenchmarkDecideWarm: one decision on a warm instance of the mimic module.
+// BenchmarkDecideWarm: one decision on a warm instance.
 func BenchmarkDecideWarm(b *testing.B) {
-	BenchDecideWarm(b, mustRead(b, module(b, "modules", "mimic")))
-}
-
-// BenchDecideWarm measures one decision of the module wasm on a warm instance.
-func BenchDecideWarm(b *testing.B, wasm []byte) {
-	ctx := context.Background()
-	e, err := policy.Open(ctx, policy.Options{Wasm: wasm, OnError: "fail"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Close(ctx)
-	in := benchInput()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		res, err := e.Decide(ctx, in)
-		if err != nil || res.Fallback {
-			b.Fatal(err, res.FallbackReason)
-		}
-	}
+	bench.DecideWarm(b, mustRead(b, module(b, "modules", "mimic")))
 }
 
 // BenchmarkDecideNative is the floor: the same decision by the native fallback.
 func BenchmarkDecideNative(b *testing.B) {
-	in := benchInput()
+	in := bench.Input()
 	b.ReportAllocs()
 	for b.Loop() {
 		if d := fallback.Decide(in); d.State != hostabi.StateRunning {
@@ -60,88 +30,10 @@ func BenchmarkDecideNative(b *testing.B) {
 // BenchmarkFirstDecision: Open plus one decision in a fresh engine, with no
 // compilation cache and with a warm one.
 func BenchmarkFirstDecision(b *testing.B) {
-	BenchFirstDecision(b, mustRead(b, module(b, "modules", "mimic")))
+	bench.FirstDecision(b, mustRead(b, module(b, "modules", "mimic")))
 }
 
-// BenchFirstDecision measures Open plus the first decision of wasm.
-func BenchFirstDecision(b *testing.B, wasm []byte) {
-	ctx := context.Background()
-	first := func(b *testing.B, cache string) {
-		e, err := policy.Open(ctx, policy.Options{Wasm: wasm, CacheDir: cache, OnError: "fail"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if res, err := e.Decide(ctx, benchInput()); err != nil || res.Fallback {
-			b.Fatal(err, res.FallbackReason)
-		}
-		e.Close(ctx)
-	}
-	b.Run("no-cache", func(b *testing.B) {
-		for b.Loop() {
-			first(b, "")
-		}
-	})
-	b.Run("warm-cache", func(b *testing.B) {
-		cache := filepath.Join(b.TempDir(), "cache")
-		first(b, cache)
-		b.ResetTimer()
-		for b.Loop() {
-			first(b, cache)
-		}
-	})
-}
-
-// BenchmarkMemoryHeld: heap and RSS held by an open engine, reported as
-// heap-bytes and rss-bytes per engine (averaged over 20 engines held at once).
+// BenchmarkMemoryHeld: heap and RSS held per open engine.
 func BenchmarkMemoryHeld(b *testing.B) {
-	BenchMemoryHeld(b, mustRead(b, module(b, "modules", "mimic")))
-}
-
-// BenchMemoryHeld measures what an open engine holding wasm costs.
-func BenchMemoryHeld(b *testing.B, wasm []byte) {
-	ctx := context.Background()
-	const n = 20
-	for b.Loop() {
-		heap0, rss0 := memNow()
-		engines := make([]*policy.Engine, n)
-		for i := range engines {
-			e, err := policy.Open(ctx, policy.Options{Wasm: wasm, OnError: "fail"})
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := e.Decide(ctx, benchInput()); err != nil {
-				b.Fatal(err)
-			}
-			engines[i] = e
-		}
-		heap1, rss1 := memNow()
-		b.ReportMetric(float64(heap1-heap0)/n, "heap-bytes/engine")
-		b.ReportMetric(float64(rss1-rss0)/n, "rss-bytes/engine")
-		for _, e := range engines {
-			e.Close(ctx)
-		}
-	}
-}
-
-func memNow() (heap, rss int64) {
-	runtime.GC()
-	debug.FreeOSMemory()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return int64(m.HeapAlloc), rssBytes()
-}
-
-// rssBytes reads the resident set size from /proc/self/status.
-func rssBytes() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
+	bench.MemoryHeld(b, mustRead(b, module(b, "modules", "mimic")))
 }

@@ -448,26 +448,24 @@ func (e *Engine) call(ctx context.Context, in *hostabi.Input) (d hostabi.Decisio
 	cctx := context.Background()
 	st := inst.stack[:]
 	st[0] = uint64(len(e.buf))
-	e.watch.arm(inst.mod)
+	e.watch.arm(inst.mod) // one timer for both calls: the limit is per decision
+	what := hostabi.ExportAlloc
 	err = inst.alloc.CallWithStack(cctx, st)
+	if err == nil {
+		ptr := uint32(st[0])
+		if !inst.mem.Write(ptr, e.buf) {
+			e.watch.disarm()
+			return d, false, fmt.Errorf("%s returned [%d, +%d), outside the module's %d-byte memory", hostabi.ExportAlloc, ptr, len(e.buf), inst.mem.Size())
+		}
+		st[0], st[1], st[2] = uint64(in.Kind), uint64(ptr), uint64(len(e.buf))
+		what = hostabi.ExportDecide
+		err = inst.decide.CallWithStack(cctx, st)
+	}
 	if e.watch.disarm() {
-		return d, false, fmt.Errorf("%s: timed out after %s", hostabi.ExportAlloc, e.opts.Timeout)
+		return d, false, fmt.Errorf("%s: timed out after %s", what, e.opts.Timeout)
 	}
 	if err != nil {
-		return d, false, fmt.Errorf("%s: %w", hostabi.ExportAlloc, err)
-	}
-	ptr := uint32(st[0])
-	if !inst.mem.Write(ptr, e.buf) {
-		return d, false, fmt.Errorf("%s returned [%d, +%d), outside the module's %d-byte memory", hostabi.ExportAlloc, ptr, len(e.buf), inst.mem.Size())
-	}
-	st[0], st[1], st[2] = uint64(in.Kind), uint64(ptr), uint64(len(e.buf))
-	e.watch.arm(inst.mod)
-	err = inst.decide.CallWithStack(cctx, st)
-	if e.watch.disarm() {
-		return d, false, fmt.Errorf("%s: timed out after %s", hostabi.ExportDecide, e.opts.Timeout)
-	}
-	if err != nil {
-		return d, false, fmt.Errorf("%s: %w", hostabi.ExportDecide, err)
+		return d, false, fmt.Errorf("%s: %w", what, err)
 	}
 	if int64(st[0]) < 0 {
 		return d, true, nil
