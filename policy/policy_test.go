@@ -189,3 +189,24 @@ func mustRead(t testing.TB, path string) []byte {
 	require.NoError(t, err)
 	return b
 }
+
+func TestInspect(t *testing.T) {
+	ctx := context.Background()
+	info := policy.Inspect(ctx, mustRead(t, module(t, "modules", "sandbox")))
+	require.NoError(t, info.Problem)
+	assert.Equal(t, uint32(0x00010000), info.ABI)
+	require.NotNil(t, info.Metadata)
+	assert.Equal(t, "sandbox", info.Metadata.Name)
+	assert.Contains(t, info.Imports, "wasi_snapshot_preview1.clock_time_get")
+	assert.Contains(t, info.Exports, "hermes_decide (i32, i32, i32) -> (i64)")
+	assert.Contains(t, info.Exports, "memory: memory")
+	assert.Len(t, info.SHA256, 64)
+
+	bad := policy.Inspect(ctx, mustRead(t, module(t, "hostile", "wrongabi")))
+	assert.ErrorIs(t, bad.Problem, policy.ErrABI)
+	assert.Equal(t, uint32(0x00020000), bad.ABI, "the version is shown even when refused")
+
+	junk := policy.Inspect(ctx, []byte("junk"))
+	assert.Error(t, junk.Problem)
+	assert.Equal(t, 4, junk.Size)
+}
