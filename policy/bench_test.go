@@ -1,6 +1,7 @@
 package policy_test
 
 import (
+	"os"
 	"testing"
 
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
@@ -36,4 +37,18 @@ func BenchmarkFirstDecision(b *testing.B) {
 // BenchmarkMemoryHeld: heap and RSS held per open engine.
 func BenchmarkMemoryHeld(b *testing.B) {
 	bench.MemoryHeld(b, mustRead(b, module(b, "modules", "mimic")))
+}
+
+// BenchmarkModuleFile measures any module file, e.g. a Go-built policy:
+//
+//	HERMES_POLICY_BENCH=crashloop.wasm go test -run X -bench ModuleFile ./policy/
+func BenchmarkModuleFile(b *testing.B) {
+	path := os.Getenv("HERMES_POLICY_BENCH")
+	if path == "" {
+		b.Skip("opt-in: set HERMES_POLICY_BENCH to the .wasm file to measure")
+	}
+	wasm := mustRead(b, path)
+	b.Run("DecideWarm", func(b *testing.B) { bench.DecideWarm(b, wasm) })
+	b.Run("FirstDecision", func(b *testing.B) { bench.FirstDecision(b, wasm) })
+	b.Run("MemoryHeld", func(b *testing.B) { bench.MemoryHeld(b, wasm) })
 }

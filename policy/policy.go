@@ -427,6 +427,9 @@ func (e *Engine) call(ctx context.Context, in *hostabi.Input) (d hostabi.Decisio
 	if err != nil {
 		return d, false, err
 	}
+	if e.rt == nil {
+		return d, false, errors.New("engine closed")
+	}
 	if e.inst == nil {
 		if e.inst, err = e.instantiate(ctx); err != nil {
 			return d, false, err

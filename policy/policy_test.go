@@ -165,6 +165,12 @@ func TestBadOptions(t *testing.T) {
 	defer e.Close(ctx)
 	_, err = e.Decide(ctx, &hostabi.Input{Kind: 7})
 	assert.ErrorContains(t, err, "kind 7")
+
+	require.NoError(t, e.Close(ctx))
+	res, err := e.Decide(ctx, exitInput(1))
+	require.NoError(t, err, "a closed engine still answers, with the fallback")
+	assert.True(t, res.Fallback)
+	assert.Contains(t, res.FallbackReason, "engine closed")
 }
 
 func TestNoEmbeddedDefault(t *testing.T) {
