@@ -216,3 +216,30 @@ func TestInspect(t *testing.T) {
 	assert.Error(t, junk.Problem)
 	assert.Equal(t, 4, junk.Size)
 }
+
+func TestConcurrentDecisionsAreSerialised(t *testing.T) {
+	ctx := context.Background()
+	e, err := policy.Open(ctx, policy.Options{Module: module(t, "modules", "mimic"), OnError: "fail"})
+	require.NoError(t, err)
+	defer e.Close(ctx)
+	errs := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			for i := range 50 {
+				in := exitInput(int32(g*100 + i))
+				res, err := e.Decide(ctx, in)
+				if err == nil && res.Decision != fallback.Exit(in) {
+					err = assert.AnError
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		assert.NoError(t, <-errs)
+	}
+}
