@@ -3,29 +3,72 @@
 // with a time and memory limit, and falls back to the native decisions of
 // package fallback whenever a module cannot be trusted to answer.
 //
-// It must not import the supervisor, s6 or cmd packages: it knows modules,
-// inputs and decisions, never processes or files on the volume.
+// It must not import the supervisor, s6 or cmd packages, nor policy/build:
+// it knows modules, inputs and decisions, never processes or files on the
+// volume. Whoever needs a policy directory built injects a builder.
 package policy
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
 	"log/slog"
+	"os"
+	"strings"
+	"sync"
 	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
 	"github.com/hermes-supervisor/hermes-supervisor/policy/fallback"
 )
 
+// Defaults of Options.
+const (
+	DefaultTimeout     = 100 * time.Millisecond
+	DefaultMemoryLimit = 16 << 20
+	// EmbeddedSource is how the embedded default module is named in logs and
+	// fixture files.
+	EmbeddedSource = "embedded:default"
+)
+
+// Default is the embedded default module. The binary sets it from package
+// policies; an Engine opened with no Module and no Wasm uses it.
+var Default []byte
+
+// Errors returned (wrapped) by Open and Decide. Check them with errors.Is.
+var (
+	// ErrDigest: the module file's sha256 differs from Options.SHA256. The
+	// module is refused before it is compiled.
+	ErrDigest = errors.New("module sha256 does not match the pin")
+	// ErrABI: the module speaks an ABI major version this host does not.
+	ErrABI = errors.New("unsupported ABI version")
+	// ErrImport: the module imports something other than WASI preview 1.
+	ErrImport = errors.New("forbidden import")
+	// ErrExport: an export the ABI requires is missing or has the wrong type.
+	ErrExport = errors.New("missing or mistyped export")
+	// ErrModule: the module could not be loaded, or failed to answer a
+	// decision (trap, timeout, memory exhaustion, malformed answer).
+	ErrModule = errors.New("policy module failed")
+	// ErrNoModule: no module given and no embedded default linked in.
+	ErrNoModule = errors.New("no policy module")
+)
+
 // Options configure an Engine. The zero value of each field means its default.
 type Options struct {
 	Module      string        // path of a .wasm file; "" = the embedded default module
-	SHA256      string        // optional pin of the module file (64 hex digits)
+	Wasm        []byte        // the module's bytes, when the caller already holds them (Module then only names it)
+	SHA256      string        // optional pin of the module (64 hex digits), checked before compiling
 	Timeout     time.Duration // per decision; default 100ms
-	MemoryLimit uint64        // bytes of linear memory; default 16 MiB
+	MemoryLimit uint64        // bytes of linear memory; default 16 MiB, rounded down to 64 KiB pages
 	OnError     string        // "fallback" (default) or "fail"
 	CacheDir    string        // on-disk compilation cache; "" = none
 	Params      hostabi.Params
-	Logger      *slog.Logger // where fallback reasons are logged; nil = slog.Default()
+	Logger      *slog.Logger // where failures and fallback reasons are logged; nil = slog.Default()
 }
 
 // Result is a decision and how it was made.
@@ -36,25 +79,450 @@ type Result struct {
 	FallbackReason string // why, when Fallback
 }
 
-// Engine makes decisions. It is safe for use by one goroutine at a time.
+// Engine makes decisions with one module. It holds one instance of the
+// module and reuses it across decisions; an instance that failed is thrown
+// away and the next decision gets a fresh one. Decide may be called from
+// several goroutines; calls are serialised.
 type Engine struct {
-	opts Options
+	opts   Options
+	log    *slog.Logger
+	source string // file path or EmbeddedSource
+	digest string // sha256 of the module, hex
+	size   int
+
+	rt       wazero.Runtime
+	cache    wazero.CompilationCache
+	compiled wazero.CompiledModule
+	hasInit  bool
+	meta     hostabi.Metadata
+	abi      uint32
+	identity string
+	loadErr  error // the module could not be loaded: every decision falls back
+
+	mu      sync.Mutex
+	inst    *instance
+	buf     []byte
+	watch   *watchdog
+	reasons map[string]string
 }
 
-// Open prepares an engine. TEMPORARY: decides with the native fallback only,
-// until the wazero host lands.
+type instance struct {
+	mod           api.Module
+	mem           api.Memory
+	alloc, decide api.Function
+	stack         [3]uint64
+}
+
+// Open loads, checks and compiles the module, instantiates it once and reads
+// its ABI version and metadata.
+//
+// Invalid options (a malformed pin, an unknown on_error) are always an
+// error. A module that cannot be loaded (unreadable, pin mismatch, invalid
+// wasm, forbidden import, missing export, foreign ABI major, bad metadata)
+// is an error wrapping ErrModule when OnError is "fail"; otherwise Open logs
+// why and returns an engine that decides everything with the fallback
+// (LoadError tells). A broken compilation cache is never an error: it is
+// cleared, and the module compiled without it.
 func Open(ctx context.Context, o Options) (*Engine, error) {
-	return &Engine{opts: o}, nil
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.MemoryLimit == 0 {
+		o.MemoryLimit = DefaultMemoryLimit
+	}
+	if o.MemoryLimit < 1<<16 {
+		return nil, fmt.Errorf("policy: memory limit %d bytes is less than one 64 KiB page", o.MemoryLimit)
+	}
+	switch o.OnError {
+	case "":
+		o.OnError = "fallback"
+	case "fallback", "fail":
+	default:
+		return nil, fmt.Errorf("policy: on_error %q: want \"fallback\" or \"fail\"", o.OnError)
+	}
+	o.SHA256 = strings.ToLower(strings.TrimSpace(o.SHA256))
+	if o.SHA256 != "" {
+		if b, err := hex.DecodeString(o.SHA256); err != nil || len(b) != sha256.Size {
+			return nil, fmt.Errorf("policy: sha256 pin %q is not 64 hex digits", o.SHA256)
+		}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	e := &Engine{opts: o, log: o.Logger, source: o.Module, watch: newWatchdog(o.Timeout)}
+	if e.source == "" {
+		e.source = EmbeddedSource
+	}
+	if err := e.load(ctx); err != nil {
+		e.loadErr = fmt.Errorf("%w: %s: %w", ErrModule, e.source, err)
+		if e.identity == "" {
+			e.identity = sourceName(e.source) + "@" + short(e.digest)
+		}
+		if o.OnError == "fail" {
+			e.Close(ctx)
+			return nil, fmt.Errorf("policy: %w", e.loadErr)
+		}
+		e.log.Error("policy: module refused; every decision will use the native fallback",
+			"module", e.identity, "source", e.source, "error", err.Error())
+	}
+	return e, nil
 }
 
-// Identity names the module: name@digest8.
-func (e *Engine) Identity() string { return fallback.Name + "@native" }
+func sourceName(src string) string {
+	if src == EmbeddedSource {
+		return "default"
+	}
+	i := strings.LastIndexByte(src, '/')
+	return strings.TrimSuffix(src[i+1:], ".wasm")
+}
 
-// Decide answers in, filling in the parameters from the options.
+func short(digest string) string {
+	if len(digest) < 8 {
+		return "unknown"
+	}
+	return digest[:8]
+}
+
+// load reads, checks, compiles and instantiates the module.
+func (e *Engine) load(ctx context.Context) error {
+	wasm := e.opts.Wasm
+	switch {
+	case wasm != nil:
+	case e.opts.Module != "":
+		b, err := os.ReadFile(e.opts.Module)
+		if err != nil {
+			return err
+		}
+		wasm = b
+	default:
+		if Default == nil {
+			return ErrNoModule
+		}
+		wasm = Default
+	}
+	sum := sha256.Sum256(wasm)
+	e.digest = hex.EncodeToString(sum[:])
+	e.size = len(wasm)
+	if e.opts.SHA256 != "" && e.opts.SHA256 != e.digest {
+		return fmt.Errorf("%w: pinned %s, file has %s", ErrDigest, e.opts.SHA256, e.digest)
+	}
+	if err := e.compile(ctx, wasm); err != nil {
+		return err
+	}
+	if err := checkInterface(e.compiled); err != nil {
+		return err
+	}
+	_, e.hasInit = e.compiled.ExportedFunctions()["_initialize"]
+	inst, err := e.instantiate(ctx)
+	if err != nil {
+		return err
+	}
+	e.inst = inst
+	if err := e.readIdentity(ctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+// compile compiles wasm through the on-disk cache when one is configured,
+// healing it: a cache that cannot be created, read or written never stops
+// the module from loading.
+func (e *Engine) compile(ctx context.Context, wasm []byte) error {
+	if dir := e.opts.CacheDir; dir != "" {
+		cache, err := wazero.NewCompilationCacheWithDir(dir)
+		if err != nil {
+			e.log.Warn("policy: compilation cache unusable; compiling without it", "cache", dir, "error", err.Error())
+		} else {
+			rt := e.newRuntime(ctx, cache)
+			compiled, cerr := rt.CompileModule(ctx, wasm)
+			if cerr == nil {
+				e.rt, e.cache, e.compiled = rt, cache, compiled
+				return nil
+			}
+			rt.Close(ctx)
+			cache.Close(ctx)
+			// Is the module at fault, or the cache? Compile without it to tell.
+			if err := e.compileNoCache(ctx, wasm); err != nil {
+				return err
+			}
+			rerr := os.RemoveAll(dir)
+			e.log.Warn("policy: compilation cache failed and was cleared; compiled without it",
+				"cache", dir, "error", cerr.Error(), "clear_error", errString(rerr))
+			return nil
+		}
+	}
+	return e.compileNoCache(ctx, wasm)
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "none"
+	}
+	return err.Error()
+}
+
+func (e *Engine) compileNoCache(ctx context.Context, wasm []byte) error {
+	rt := e.newRuntime(ctx, nil)
+	compiled, err := rt.CompileModule(ctx, wasm)
+	if err != nil {
+		rt.Close(ctx)
+		return fmt.Errorf("compile: %w", err)
+	}
+	e.rt, e.compiled = rt, compiled
+	return nil
+}
+
+func (e *Engine) newRuntime(ctx context.Context, cache wazero.CompilationCache) wazero.Runtime {
+	cfg := wazero.NewRuntimeConfig().
+		WithCloseOnContextDone(true). // without it a spinning guest ignores its deadline
+		WithMemoryLimitPages(uint32(e.opts.MemoryLimit >> 16))
+	if cache != nil {
+		cfg = cfg.WithCompilationCache(cache)
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
+	instantiateWASI(ctx, rt)
+	return rt
+}
+
+// initTimeout bounds instantiation (a Go guest's runtime start-up).
+func (e *Engine) initTimeout() time.Duration {
+	return max(10*e.opts.Timeout, time.Second)
+}
+
+// instantiate makes a fresh instance of the compiled module.
+func (e *Engine) instantiate(ctx context.Context) (*instance, error) {
+	ctx, cancel := context.WithTimeout(ctx, e.initTimeout())
+	defer cancel()
+	mod, err := e.rt.InstantiateModule(ctx, e.compiled, sandboxConfig())
+	if err != nil {
+		return nil, fmt.Errorf("instantiate: %w", callError(ctx, err, e.initTimeout()))
+	}
+	if e.hasInit {
+		if _, err := mod.ExportedFunction("_initialize").Call(ctx); err != nil {
+			mod.Close(context.Background())
+			return nil, fmt.Errorf("_initialize: %w", callError(ctx, err, e.initTimeout()))
+		}
+	}
+	return &instance{
+		mod:    mod,
+		mem:    mod.ExportedMemory(hostabi.ExportMemory),
+		alloc:  mod.ExportedFunction(hostabi.ExportAlloc),
+		decide: mod.ExportedFunction(hostabi.ExportDecide),
+	}, nil
+}
+
+// readIdentity asks the fresh instance for its ABI version and metadata.
+func (e *Engine) readIdentity(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, e.opts.Timeout)
+	defer cancel()
+	mod := e.inst.mod
+	v, err := mod.ExportedFunction(hostabi.ExportABIVersion).Call(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: %w", hostabi.ExportABIVersion, callError(ctx, err, e.opts.Timeout))
+	}
+	e.abi = uint32(v[0])
+	if major, minor := hostabi.SplitVersion(e.abi); major != hostabi.VersionMajor {
+		return fmt.Errorf("%w: module speaks ABI %d.%d, this host speaks ABI major %d", ErrABI, major, minor, hostabi.VersionMajor)
+	}
+	r, err := mod.ExportedFunction(hostabi.ExportMetadata).Call(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: %w", hostabi.ExportMetadata, callError(ctx, err, e.opts.Timeout))
+	}
+	ptr, n := uint32(r[0]>>32), uint32(r[0])
+	if n > hostabi.MaxMetadataSize {
+		return fmt.Errorf("metadata is %d bytes, more than %d", n, hostabi.MaxMetadataSize)
+	}
+	text, ok := e.inst.mem.Read(ptr, n)
+	if !ok {
+		return fmt.Errorf("metadata [%d, +%d) is outside the module's memory", ptr, n)
+	}
+	meta, err := hostabi.ParseMetadata(text)
+	if err != nil {
+		return err
+	}
+	e.meta = meta
+	e.identity = meta.Name + "@" + short(e.digest)
+	return nil
+}
+
+// Identity names the module: name@digest8 (the name from its metadata, the
+// first 8 hex digits of its sha256).
+func (e *Engine) Identity() string { return e.identity }
+
+// Digest is the module's sha256, in hex.
+func (e *Engine) Digest() string { return e.digest }
+
+// Metadata is what the module declared about itself.
+func (e *Engine) Metadata() hostabi.Metadata { return e.meta }
+
+// Source is the module's file path, or EmbeddedSource.
+func (e *Engine) Source() string { return e.source }
+
+// LoadError is why the module was refused (nil when it loaded). An engine
+// whose module was refused decides everything with the fallback.
+func (e *Engine) LoadError() error { return e.loadErr }
+
+// Decide answers in. When in.Params is nil the options' parameters are used.
+// in itself is not modified.
+//
+// The answer comes from the module, or from the native fallback when the
+// module does not make decisions of this kind, declines, or fails. A failure
+// is logged (naming the module and what went wrong) and the instance thrown
+// away; with OnError "fail" it is returned as an error wrapping ErrModule
+// instead of a fallback answer.
 func (e *Engine) Decide(ctx context.Context, in *hostabi.Input) (Result, error) {
-	in.Params = e.opts.Params
-	return Result{Decision: fallback.Decide(in), Policy: e.Identity(), Fallback: true, FallbackReason: "no module loaded"}, nil
+	if in.Kind < hostabi.KindBoot || in.Kind > hostabi.KindExit {
+		return Result{}, fmt.Errorf("policy: decision kind %d is not boot, shutdown or exit", uint32(in.Kind))
+	}
+	input := *in
+	if input.Params == nil {
+		input.Params = e.opts.Params
+	}
+	if len(input.History) > hostabi.MaxHistory {
+		input.History = input.History[len(input.History)-hostabi.MaxHistory:]
+	}
+	res := Result{Policy: e.identity}
+	if e.loadErr != nil {
+		return e.fallback(res, &input, e.loadErr.Error(), e.loadErr)
+	}
+	if !e.meta.Supports(input.Kind) {
+		return e.fallback(res, &input, fmt.Sprintf("module %s does not make %s decisions", e.identity, input.Kind), nil)
+	}
+	e.mu.Lock()
+	d, declined, err := e.call(ctx, &input)
+	e.mu.Unlock()
+	switch {
+	case err != nil:
+		err = fmt.Errorf("%w: %s: %s decision: %w", ErrModule, e.identity, input.Kind, err)
+		return e.fallback(res, &input, err.Error(), err)
+	case declined:
+		return e.fallback(res, &input, fmt.Sprintf("module %s declined the %s decision", e.identity, input.Kind), nil)
+	}
+	res.Decision = d
+	return res, nil
 }
 
-// Close releases the module.
-func (e *Engine) Close(ctx context.Context) error { return nil }
+// fallback answers with the native decisions. failure is nil when nothing
+// went wrong (the module does not make or declined the decision).
+func (e *Engine) fallback(res Result, in *hostabi.Input, reason string, failure error) (Result, error) {
+	if failure != nil {
+		if e.opts.OnError == "fail" {
+			return res, fmt.Errorf("policy: %w", failure)
+		}
+		e.log.Warn("policy: module failed; deciding with the native fallback",
+			"module", e.identity, "decision", in.Kind.String(), "error", reason)
+	} else {
+		e.log.Debug("policy: deciding with the native fallback", "module", e.identity, "decision", in.Kind.String(), "reason", reason)
+	}
+	res.Decision = fallback.Decide(in)
+	res.Fallback = true
+	res.FallbackReason = reason
+	return res, nil
+}
+
+// call runs one decision in the module's instance, making one if needed.
+// On error the instance is discarded.
+func (e *Engine) call(ctx context.Context, in *hostabi.Input) (d hostabi.Decision, declined bool, err error) {
+	e.buf, err = hostabi.AppendInput(e.buf[:0], in)
+	if err != nil {
+		return d, false, err
+	}
+	if e.rt == nil {
+		return d, false, errors.New("engine closed")
+	}
+	if e.inst == nil {
+		if e.inst, err = e.instantiate(ctx); err != nil {
+			return d, false, err
+		}
+	}
+	inst := e.inst
+	defer func() {
+		if err != nil {
+			inst.mod.Close(context.Background())
+			e.inst = nil
+		}
+	}()
+	if err := ctx.Err(); err != nil {
+		return d, false, err
+	}
+	// The watchdog, not a context deadline, bounds the two calls: a timer
+	// context per call costs more than the decision itself. The caller's
+	// context is checked above, not awaited: Timeout bounds the call.
+	cctx := context.Background()
+	st := inst.stack[:]
+	st[0] = uint64(len(e.buf))
+	e.watch.arm(inst.mod) // one timer for both calls: the limit is per decision
+	what := hostabi.ExportAlloc
+	err = inst.alloc.CallWithStack(cctx, st)
+	if err == nil {
+		ptr := uint32(st[0])
+		if !inst.mem.Write(ptr, e.buf) {
+			e.watch.disarm()
+			return d, false, fmt.Errorf("%s returned [%d, +%d), outside the module's %d-byte memory", hostabi.ExportAlloc, ptr, len(e.buf), inst.mem.Size())
+		}
+		st[0], st[1], st[2] = uint64(in.Kind), uint64(ptr), uint64(len(e.buf))
+		what = hostabi.ExportDecide
+		err = inst.decide.CallWithStack(cctx, st)
+	}
+	if e.watch.disarm() {
+		return d, false, fmt.Errorf("%s: timed out after %s", what, e.opts.Timeout)
+	}
+	if err != nil {
+		return d, false, fmt.Errorf("%s: %w", what, err)
+	}
+	if int64(st[0]) < 0 {
+		return d, true, nil
+	}
+	optr, olen := uint32(st[0]>>32), uint32(st[0])
+	if olen > hostabi.MaxOutputSize {
+		return d, false, fmt.Errorf("oversized output: decision record is %d bytes, more than %d", olen, hostabi.MaxOutputSize)
+	}
+	out, ok := inst.mem.Read(optr, olen)
+	if !ok {
+		return d, false, fmt.Errorf("decision record [%d, +%d) is outside the module's %d-byte memory", optr, olen, inst.mem.Size())
+	}
+	d, err = hostabi.DecodeDecision(in.Kind, out)
+	if err == nil {
+		d.Reason = e.intern(d.Reason)
+	}
+	return d, false, err
+}
+
+// intern returns a stored copy of reason: a policy gives few distinct
+// reasons, and a long-lived supervisor should not keep a copy per decision.
+func (e *Engine) intern(reason string) string {
+	if r, ok := e.reasons[reason]; ok {
+		return r
+	}
+	if e.reasons == nil || len(e.reasons) >= 256 {
+		e.reasons = map[string]string{}
+	}
+	e.reasons[reason] = reason
+	return reason
+}
+
+// callError says what happened when a call into the module failed.
+func callError(ctx context.Context, err error, limit time.Duration) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("timed out after %s: %w", limit, err)
+	}
+	return err
+}
+
+// Close releases the module. The engine must not be used afterwards.
+func (e *Engine) Close(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var err error
+	if e.rt != nil {
+		err = e.rt.Close(ctx)
+		e.rt = nil
+	}
+	e.watch.stop()
+	if e.cache != nil {
+		err = errors.Join(err, e.cache.Close(ctx))
+		e.cache = nil
+	}
+	e.inst = nil
+	return err
+}

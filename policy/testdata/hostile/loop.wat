@@ -1,0 +1,8 @@
+;; loop: spins forever in hermes_decide.
+(module
+  (memory (export "memory") 1)
+  (data (i32.const 16) "name=loop\nversion=1.0.0\ndecisions=boot,shutdown,exit\n")
+  (func (export "hermes_abi_version") (result i32) (i32.const 0x00010000))
+  (func (export "hermes_metadata") (result i64) (i64.or (i64.const 0x0000001000000000) (i64.const 53)))
+  (func (export "hermes_alloc") (param i32) (result i32) (i32.const 4096))
+  (func (export "hermes_decide") (param i32 i32 i32) (result i64) (loop $l (br $l)) (i64.const -1)))

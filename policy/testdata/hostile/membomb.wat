@@ -1,0 +1,11 @@
+;; membomb: grows its memory 1 MiB at a time until the host refuses, then writes past the end.
+(module
+  (memory (export "memory") 1)
+  (data (i32.const 16) "name=membomb\nversion=1.0.0\ndecisions=boot,shutdown,exit\n")
+  (func (export "hermes_abi_version") (result i32) (i32.const 0x00010000))
+  (func (export "hermes_metadata") (result i64) (i64.or (i64.const 0x0000001000000000) (i64.const 56)))
+  (func (export "hermes_alloc") (param i32) (result i32) (i32.const 4096))
+  (func (export "hermes_decide") (param i32 i32 i32) (result i64)
+    (loop $l (br_if $l (i32.ne (memory.grow (i32.const 16)) (i32.const -1))))
+    (i32.store (i32.mul (memory.size) (i32.const 65536)) (i32.const 1))
+    (i64.const -1)))
