@@ -24,6 +24,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
+	"github.com/hermes-supervisor/hermes-supervisor/policies"
 	"github.com/hermes-supervisor/hermes-supervisor/policy/fallback"
 )
 
@@ -36,9 +37,9 @@ const (
 	EmbeddedSource = "embedded:default"
 )
 
-// Default is the embedded default module. The binary sets it from package
-// policies; an Engine opened with no Module and no Wasm uses it.
-var Default []byte
+// Default is the embedded default module (package policies); an Engine
+// opened with no Module and no Wasm uses it. Tests may swap it.
+var Default = policies.Default
 
 // Errors returned (wrapped) by Open and Decide. Check them with errors.Is.
 var (
