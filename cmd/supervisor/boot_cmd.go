@@ -52,6 +52,15 @@ func runBoot(ctx context.Context, g *globals, c config.Config, dryRun bool) ([]b
 		return nil, err
 	}
 	log := slog.New(slog.NewTextHandler(g.stderr, nil))
+	if !dryRun && os.Geteuid() == 0 && c.Gateway.User != "" {
+		// The gateways' supervisors run as the gateway user: give it a
+		// compilation cache of its own (a failure only costs compile time).
+		if owner, err := boot.LookupOwner(c.Gateway.User); err == nil {
+			if err := supervisor.PrepareCacheDir(c, owner.UID, owner.GID); err != nil {
+				log.Warn("boot: policy cache for the gateway user", "err", err)
+			}
+		}
+	}
 	opts, err := supervisor.PolicyOptions(c, log)
 	if err != nil {
 		return nil, err

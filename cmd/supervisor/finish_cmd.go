@@ -30,11 +30,14 @@ EXITCODE and SIGNAL are what s6 passes to finish; EXITCODE 256 means
 				return &usageError{fmt.Errorf("finish: SIGNAL %q is not 0..64", args[1])}
 			}
 			ctx := context.Background()
-			o, eng, err := runtimeOptions(ctx, g)
+			// finish usually follows the verdict run recorded and needs no
+			// policy: s6 gives it 5 seconds, so the module is loaded only
+			// when a decision is really asked for.
+			o, lazy, err := finishOptions(g)
 			if err != nil {
 				return err
 			}
-			defer eng.Close(ctx)
+			defer lazy.Close(ctx)
 			return withCode(runner.Finish(ctx, o, code, sig), nil)
 		},
 	}

@@ -127,9 +127,10 @@ const (
 )
 
 // MaxFinishDelay is the longest restart delay finish applies by sleeping:
-// s6 kills a finish script after 5 seconds. A longer delay is recorded and
+// s6 kills a finish script after 5 seconds, and finish may also have to
+// reap an orphaned gateway and load the policy. A longer delay is recorded and
 // applied by the next "supervisor run" before it starts the gateway.
-const MaxFinishDelay = 4 * time.Second
+const MaxFinishDelay = 3 * time.Second
 
 // FinishPlan is what finish does with a verdict: its exit code, how long
 // to sleep before exiting, and until when the next start must wait.

@@ -74,8 +74,8 @@ func TestPlanFinish(t *testing.T) {
 		{"plain signal restarts", state.Verdict{Kind: hostabi.KindShutdown}, FinishPlan{Code: 0}},
 		{"exit stop", state.Verdict{Kind: hostabi.KindExit, Action: hostabi.ActionStop}, FinishPlan{Code: 125}},
 		{"exit restart now", state.Verdict{Kind: hostabi.KindExit, Action: hostabi.ActionRestart}, FinishPlan{Code: 0}},
-		{"short delay slept", state.Verdict{Kind: hostabi.KindExit, Action: hostabi.ActionRestart, DelayMS: 4000}, FinishPlan{Code: 0, Sleep: 4 * time.Second}},
-		{"long delay deferred", state.Verdict{Kind: hostabi.KindExit, Action: hostabi.ActionRestart, DelayMS: 4001}, FinishPlan{Code: 0, RestartNotBefore: t0.Add(4001 * time.Millisecond)}},
+		{"short delay slept", state.Verdict{Kind: hostabi.KindExit, Action: hostabi.ActionRestart, DelayMS: 3000}, FinishPlan{Code: 0, Sleep: 3 * time.Second}},
+		{"long delay deferred", state.Verdict{Kind: hostabi.KindExit, Action: hostabi.ActionRestart, DelayMS: 3001}, FinishPlan{Code: 0, RestartNotBefore: t0.Add(3001 * time.Millisecond)}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { assert.Equal(t, c.want, PlanFinish(c.v, t0)) })
