@@ -402,6 +402,9 @@ func publishRegistrar(ctx context.Context, o Options) error {
 		}
 		return s6.Remove(c.Scandir, RegistrarSlotName)
 	}
+	if uid := os.Geteuid(); uid != 0 {
+		return fmt.Errorf("not published: boot runs as uid %d, and the registrar is root's", uid)
+	}
 	slot, err := RegistrarSlot(c, o.Exe)
 	if err != nil {
 		return err

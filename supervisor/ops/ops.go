@@ -149,7 +149,7 @@ func (o *Ops) awaitRegistrar(ctx context.Context, t target, why error) error {
 	name := boot.SlotName(t.paths.Name)
 	if !o.registrarUp(ctx, t.config.Scandir) {
 		if why == nil {
-			why = fmt.Errorf("%s is not writable by uid %d", t.config.Scandir, os.Geteuid())
+			why = fmt.Errorf("permission denied on %s for uid %d", t.config.Scandir, os.Geteuid())
 		}
 		return fmt.Errorf("ops: cannot register %s (%v) and %w (%s is absent or down): run `supervisor -p %s gateway start` as root, or set registrar = true in hermes.toml and restart the container",
 			name, why, ErrNoRegistrar, boot.RegistrarSlotName, t.paths.Name)
