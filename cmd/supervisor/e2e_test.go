@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -333,6 +334,9 @@ func TestOperatorErrors(t *testing.T) {
 		r := e.cli(10000, "-p", "late", "gateway", "start")
 		assert.Equal(t, 1, r.code)
 		assert.Contains(t, r.stderr, "permission denied on "+e.scandir)
+		assert.Contains(t, r.stderr, "no registrar runs")
+		assert.Contains(t, r.stderr, "run `supervisor -p late gateway start` as root, or set registrar = true")
+		assert.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line: %q", r.stderr)
 	})
 }
 
@@ -474,4 +478,60 @@ func TestBootAgainUnderLiveS6(t *testing.T) {
 		return st.S6 != nil && st.S6.Up
 	}, 10*time.Second, 20*time.Millisecond)
 	e.ok(0, "gateway", "stop")
+}
+
+// The unprivileged operator with the registrar: the scan directory stays
+// root's, and profile create, gateway start/stop and profile delete work as
+// the gateway user because the registrar (root) publishes and removes slots.
+func TestUnprivilegedOperatorWithRegistrar(t *testing.T) {
+	e := newEnv(t)
+	e.ok(0, "boot")
+	s6test.Start(t, e.scandir)
+	reg := filepath.Join(e.scandir, "hermes-registrar")
+	require.FileExists(t, filepath.Join(reg, "run"))
+	require.NoError(t, exec.Command("s6-svwait", "-U", "-t", "20000", reg).Run(), "the registrar never came up and ready")
+	fi, err := os.Stat(e.scandir)
+	require.NoError(t, err)
+	require.Equal(t, uint32(0), fi.Sys().(*syscall.Stat_t).Uid, "the scan directory stays root's")
+	require.Zero(t, fi.Mode().Perm()&0o022, "the scan directory is writable by root only")
+
+	r := e.ok(10000, "profile", "create", "coder")
+	assert.Contains(t, r.stderr, "registered its slot with s6 (down)")
+	assert.FileExists(t, filepath.Join(e.scandir, "gateway-coder", "down"))
+	assert.Equal(t, uint32(0), owner(t, filepath.Join(e.scandir, "gateway-coder", "run")), "the slot is root's")
+	e.lifecycle(10000, "coder")
+
+	e.ok(10000, "profile", "delete", "coder")
+	assert.NoDirExists(t, e.paths("coder").Dir)
+	require.Eventually(t, func() bool {
+		_, err := os.Stat(filepath.Join(e.scandir, "gateway-coder"))
+		return errors.Is(err, os.ErrNotExist)
+	}, 20*time.Second, 20*time.Millisecond, "the registrar never removed the slot of the deleted profile")
+}
+
+// Without a registrar, the unprivileged operator is told what to do.
+func TestUnprivilegedOperatorWithoutRegistrar(t *testing.T) {
+	e := newEnv(t)
+	conf, err := os.ReadFile(e.config)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(e.config, append([]byte("registrar = false\n"), conf...), 0o644))
+	e.ok(0, "boot")
+	assert.NoDirExists(t, filepath.Join(e.scandir, "hermes-registrar"))
+	s6test.Start(t, e.scandir)
+
+	r := e.ok(10000, "profile", "create", "coder")
+	assert.Contains(t, r.stderr, "no registrar runs (hermes-registrar is absent or down): run `supervisor -p coder gateway start` as root")
+	r = e.cli(10000, "-p", "coder", "gateway", "start")
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stderr, "no registrar runs")
+	assert.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line: %q", r.stderr)
+	e.ok(0, "-p", "coder", "gateway", "start")
+	e.ok(10000, "-p", "coder", "gateway", "stop")
+}
+
+func owner(t *testing.T, p string) uint32 {
+	t.Helper()
+	fi, err := os.Lstat(p)
+	require.NoError(t, err)
+	return fi.Sys().(*syscall.Stat_t).Uid
 }

@@ -20,6 +20,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -131,6 +132,9 @@ func Run(ctx context.Context, o Options) ([]Outcome, error) {
 	if o.DryRun {
 		_, err := o.Stdout.Write(lines)
 		return outs, err
+	}
+	if err := publishRegistrar(ctx, o); err != nil {
+		fmt.Fprintf(o.Stderr, "boot: registrar: %v\n", err)
 	}
 	if ok, _ := s6.Scanning(c.Scandir); ok {
 		if err := o.Tools.Rescan(ctx, c.Scandir, false); err != nil {
@@ -269,26 +273,13 @@ func SlotFor(c config.Config, p profile.Paths, exe string, down bool) (s6.Slot, 
 }
 
 func slotFor(c config.Config, p profile.Paths, exe string, down bool, lookup func(string) (*s6.Owner, error)) (s6.Slot, error) {
-	if !filepath.IsAbs(exe) {
-		return s6.Slot{}, fmt.Errorf("boot: supervisor binary %q is not an absolute path", exe)
-	}
-	global := []string{exe}
-	if c.File != "" {
-		abs, err := filepath.Abs(c.File)
-		if err != nil {
-			return s6.Slot{}, fmt.Errorf("boot: %w", err)
-		}
-		global = append(global, "--config", abs)
-	}
-	home, err := filepath.Abs(c.Home)
+	global, err := globalArgs(c, exe)
 	if err != nil {
-		return s6.Slot{}, fmt.Errorf("boot: %w", err)
+		return s6.Slot{}, err
 	}
-	scandir, err := filepath.Abs(c.Scandir)
-	if err != nil {
-		return s6.Slot{}, fmt.Errorf("boot: %w", err)
+	if err := checkLogPath(c.Home, p.Logs); err != nil {
+		return s6.Slot{}, err
 	}
-	global = append(global, "--home", home, "--scandir", scandir)
 	slot := s6.Slot{
 		Name:           SlotName(p.Name),
 		Run:            append(append([]string(nil), global...), "run", "-p", p.Name, "--notify-fd", "3"),
@@ -307,6 +298,118 @@ func slotFor(c config.Config, p profile.Paths, exe string, down bool, lookup fun
 		slot.Owner = owner
 	}
 	return slot, nil
+}
+
+// globalArgs is the supervisor binary followed by the global flags that
+// pin a slot's command to this configuration, every path absolute.
+func globalArgs(c config.Config, exe string) ([]string, error) {
+	if !filepath.IsAbs(exe) {
+		return nil, fmt.Errorf("boot: supervisor binary %q is not an absolute path", exe)
+	}
+	global := []string{exe}
+	if c.File != "" {
+		abs, err := filepath.Abs(c.File)
+		if err != nil {
+			return nil, fmt.Errorf("boot: %w", err)
+		}
+		global = append(global, "--config", abs)
+	}
+	home, err := filepath.Abs(c.Home)
+	if err != nil {
+		return nil, fmt.Errorf("boot: %w", err)
+	}
+	scandir, err := filepath.Abs(c.Scandir)
+	if err != nil {
+		return nil, fmt.Errorf("boot: %w", err)
+	}
+	return append(global, "--home", home, "--scandir", scandir), nil
+}
+
+// checkLogPath refuses a gateway log directory reached through a symlink
+// below home. The volume belongs to the gateway user, and publishing as
+// root creates the log directory and gives it to that user: a symlinked
+// logs/ or logs/gateways/ would make root hand out a directory elsewhere.
+func checkLogPath(home, logs string) error {
+	rel, err := filepath.Rel(home, logs)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return nil // not under home: the configuration's, not the volume's
+	}
+	d := home
+	for _, part := range strings.Split(rel, "/") {
+		d = filepath.Join(d, part)
+		fi, err := os.Lstat(d)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("boot: log directory %s: %w", d, err)
+		}
+		if fi.Mode()&os.ModeSymlink != 0 || !fi.IsDir() {
+			return fmt.Errorf("boot: log directory %s is a symlink or not a directory; replace it with a directory", d)
+		}
+	}
+	return nil
+}
+
+// RegistrarSlotName is the s6 slot of the registrar service, which keeps
+// the scan directory in step with the profiles created after boot.
+const RegistrarSlotName = "hermes-registrar"
+
+// RegistrarLogDir is where the registrar's s6-log writes: next to the scan
+// directory (/run/hermes-registrar), which is root's, never on the volume,
+// which belongs to the gateway user.
+func RegistrarLogDir(scandir string) (string, error) {
+	abs, err := filepath.Abs(scandir)
+	if err != nil {
+		return "", fmt.Errorf("boot: %w", err)
+	}
+	return filepath.Join(filepath.Dir(abs), RegistrarSlotName), nil
+}
+
+// RegistrarSlot renders the registrar's slot: a longrun that runs
+// `supervisor registrar` as root (it never drops privileges: it writes
+// into the root-owned scan directory), notifying readiness after its first
+// pass, with its own s6-log.
+func RegistrarSlot(c config.Config, exe string) (s6.Slot, error) {
+	global, err := globalArgs(c, exe)
+	if err != nil {
+		return s6.Slot{}, err
+	}
+	logs, err := RegistrarLogDir(c.Scandir)
+	if err != nil {
+		return s6.Slot{}, err
+	}
+	return s6.Slot{
+		Name:           RegistrarSlotName,
+		Run:            append(global, "registrar", "--notify-fd", "3"),
+		NotificationFD: 3,
+		LogDir:         logs,
+		TimeoutKill:    StopMargin,
+	}, nil
+}
+
+// publishRegistrar publishes the registrar's slot, started, or removes it
+// when the configuration turned the registrar off.
+func publishRegistrar(ctx context.Context, o Options) error {
+	c := o.Config
+	if !c.Registrar {
+		dir := filepath.Join(c.Scandir, RegistrarSlotName)
+		if _, err := os.Lstat(dir); err != nil {
+			return nil
+		}
+		if ok, _ := s6.Scanning(c.Scandir); ok {
+			_ = o.Tools.Control(ctx, dir, s6.Down, 0)
+		}
+		return s6.Remove(c.Scandir, RegistrarSlotName)
+	}
+	if uid := os.Geteuid(); uid != 0 {
+		return fmt.Errorf("not published: boot runs as uid %d, and the registrar is root's", uid)
+	}
+	slot, err := RegistrarSlot(c, o.Exe)
+	if err != nil {
+		return err
+	}
+	return o.Tools.Publish(c.Scandir, slot)
 }
 
 // LookupOwner resolves a user name to its uid and primary gid.

@@ -25,11 +25,14 @@ import (
 
 // Config is the effective configuration.
 type Config struct {
-	Home     string  `toml:"home"`
-	Scandir  string  `toml:"scandir"`
-	S6BinDir string  `toml:"s6_bin_dir"`
-	Gateway  Gateway `toml:"gateway"`
-	Policy   Policy  `toml:"policy"`
+	Home     string `toml:"home"`
+	Scandir  string `toml:"scandir"`
+	S6BinDir string `toml:"s6_bin_dir"`
+	// Registrar makes boot publish the hermes-registrar service, which
+	// registers the slots of profiles created after boot (by any user).
+	Registrar bool    `toml:"registrar"`
+	Gateway   Gateway `toml:"gateway"`
+	Policy    Policy  `toml:"policy"`
 
 	// File is the configuration file that was read, "" for built-in defaults.
 	File string `toml:"-"`
@@ -67,8 +70,9 @@ const (
 // Default returns the built-in defaults, the same values hermes.toml documents.
 func Default() Config {
 	c := Config{
-		Home:    "/opt/data",
-		Scandir: "/run/service",
+		Home:      "/opt/data",
+		Scandir:   "/run/service",
+		Registrar: true,
 		Gateway: Gateway{
 			Command:     []string{"hermes", "gateway", "run", "--replace"},
 			ProfileArgs: []string{"-p", "{profile}"},
@@ -92,7 +96,7 @@ func Default() Config {
 
 // keys are every setting, dotted, in documentation order.
 var keys = []string{
-	"home", "scandir", "s6_bin_dir",
+	"home", "scandir", "s6_bin_dir", "registrar",
 	"gateway.command", "gateway.profile_args", "gateway.user", "gateway.stop_grace", "gateway.ready_after",
 	"policy.module", "policy.sha256", "policy.timeout", "policy.memory_limit", "policy.on_error", "policy.cache_dir", "policy.params",
 }
@@ -185,10 +189,11 @@ func (c Config) clone() Config {
 
 // fileShape is what a file may contain; pointers tell "absent" from "zero".
 type fileShape struct {
-	Home     *string `toml:"home"`
-	Scandir  *string `toml:"scandir"`
-	S6BinDir *string `toml:"s6_bin_dir"`
-	Gateway  *struct {
+	Home      *string `toml:"home"`
+	Scandir   *string `toml:"scandir"`
+	S6BinDir  *string `toml:"s6_bin_dir"`
+	Registrar *bool   `toml:"registrar"`
+	Gateway   *struct {
 		Command     *[]string `toml:"command"`
 		ProfileArgs *[]string `toml:"profile_args"`
 		User        *string   `toml:"user"`
@@ -240,7 +245,7 @@ func (c *Config) mergeFile(path string, top bool) error {
 		}
 		return fmt.Errorf("config: %s: unknown setting %q", path, ks)
 	}
-	if !top && (f.Home != nil || f.Scandir != nil || f.S6BinDir != nil) {
+	if !top && (f.Home != nil || f.Scandir != nil || f.S6BinDir != nil || f.Registrar != nil) {
 		return fmt.Errorf("config: %s: only [gateway] and [policy] may be set per profile", path)
 	}
 	set := func(key string) { c.Sources[key] = path }
@@ -255,6 +260,10 @@ func (c *Config) mergeFile(path string, top bool) error {
 	if f.S6BinDir != nil {
 		c.S6BinDir = *f.S6BinDir
 		set("s6_bin_dir")
+	}
+	if f.Registrar != nil {
+		c.Registrar = *f.Registrar
+		set("registrar")
 	}
 	if g := f.Gateway; g != nil {
 		if g.Command != nil {
@@ -433,6 +442,8 @@ func (c *Config) Value(key string) any {
 		return c.Scandir
 	case "s6_bin_dir":
 		return c.S6BinDir
+	case "registrar":
+		return c.Registrar
 	case "gateway.command":
 		return c.Gateway.Command
 	case "gateway.profile_args":

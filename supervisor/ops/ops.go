@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
@@ -111,14 +112,82 @@ func (o *Ops) ensureSlot(ctx context.Context, t target) error {
 	if err := o.checkScanning(t.config.Scandir); err != nil {
 		return err
 	}
+	if os.Geteuid() != 0 && syscall.Access(t.config.Scandir, unixW) != nil {
+		return o.awaitRegistrar(ctx, t, nil)
+	}
 	slot, err := boot.SlotFor(t.config, t.paths, o.Exe, true)
 	if err != nil {
 		return err
 	}
 	if err := o.Tools.Publish(t.config.Scandir, slot); err != nil {
+		if errors.Is(err, s6.ErrPermission) {
+			return o.awaitRegistrar(ctx, t, err)
+		}
 		return err
 	}
 	return o.Tools.Rescan(ctx, t.config.Scandir, false)
+}
+
+// unixW is access(2)'s W_OK.
+const unixW = 0x2
+
+// ErrNoRegistrar is wrapped when a slot must be registered by the
+// registrar (the caller may not write the scan directory) and none runs.
+var ErrNoRegistrar = errors.New("no registrar runs")
+
+// RegistrarWait bounds how long an operator who may not publish a slot
+// waits for the registrar to publish it.
+const RegistrarWait = 10 * time.Second
+
+// registrarPoll is how often the wait for the registrar looks.
+const registrarPoll = 20 * time.Millisecond
+
+// awaitRegistrar waits, at most RegistrarWait, for the registrar to
+// publish t's slot. It fails at once when no registrar runs. why is the
+// publishing error that sent us here, if any.
+func (o *Ops) awaitRegistrar(ctx context.Context, t target, why error) error {
+	name := boot.SlotName(t.paths.Name)
+	if !o.registrarUp(ctx, t.config.Scandir) {
+		if why == nil {
+			why = fmt.Errorf("permission denied on %s for uid %d", t.config.Scandir, os.Geteuid())
+		}
+		return fmt.Errorf("ops: cannot register %s (%v) and %w (%s is absent or down): run `supervisor -p %s gateway start` as root, or set registrar = true in hermes.toml and restart the container",
+			name, why, ErrNoRegistrar, boot.RegistrarSlotName, t.paths.Name)
+	}
+	ctx, cancel := context.WithTimeout(ctx, RegistrarWait)
+	defer cancel()
+	tick := time.NewTicker(registrarPoll)
+	defer tick.Stop()
+	for {
+		ok, err := slotExists(t)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			logs, _ := boot.RegistrarLogDir(t.config.Scandir)
+			return fmt.Errorf("ops: the registrar did not register %s within %s: see its log in %s", name, RegistrarWait, logs)
+		case <-tick.C:
+		}
+	}
+}
+
+// registrarUp reports whether the registrar's slot is in the scan
+// directory and s6 says it is up. When its status cannot be read, its
+// slot's presence is taken for an answer: the wait that follows is bounded.
+func (o *Ops) registrarUp(ctx context.Context, scandir string) bool {
+	dir := filepath.Join(scandir, boot.RegistrarSlotName)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return false
+	}
+	st, err := o.Tools.Status(ctx, dir)
+	if errors.Is(err, s6.ErrPermission) {
+		return true
+	}
+	return err == nil && st.Up
 }
 
 // checkScanning fails with "s6 is not running on <scandir>" when no

@@ -78,7 +78,10 @@ func (o *Ops) CreateProfile(ctx context.Context, name string) (Created, error) {
 	}
 	t := target{paths: p, config: c, slot: filepath.Join(c.Scandir, boot.SlotName(name))}
 	if err := o.ensureSlot(ctx, t); err != nil {
-		out.Note = fmt.Sprintf("slot not registered: %v; `supervisor -p %s gateway start` (as root) or the next boot registers it", err, name)
+		out.Note = fmt.Sprintf("slot not registered: %v", err)
+		if !errors.Is(err, ErrNoRegistrar) {
+			out.Note += fmt.Sprintf("; `supervisor -p %s gateway start` (as root) or the next boot registers it", name)
+		}
 		return out, nil
 	}
 	out.Registered = true
@@ -110,7 +113,14 @@ func (o *Ops) DeleteProfile(ctx context.Context, name string) error {
 				return fmt.Errorf("ops: gateway '%s' is %s: stop it first with `supervisor -p %s gateway stop`", name, st.State(), name)
 			}
 		}
-		if err := s6.Remove(t.config.Scandir, boot.SlotName(name)); err != nil {
+		err := s6.Remove(t.config.Scandir, boot.SlotName(name))
+		switch {
+		case err == nil:
+		case errors.Is(err, s6.ErrPermission) && o.registrarUp(ctx, t.config.Scandir):
+			// The scan directory is root's: the registrar removes the
+			// slot of a profile that is gone and down.
+			scanning = false
+		default:
 			return err
 		}
 		if scanning {
