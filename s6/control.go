@@ -78,6 +78,11 @@ func (t *Tools) Wait(ctx context.Context, dir string, event byte, timeout time.D
 	if err := checkSlot(dir); err != nil {
 		return err
 	}
+	// A slot just published is not supervised until s6-svscan's next scan:
+	// s6-svwait would fail at once on the missing status file.
+	if err := waitStatusFile(ctx, dir); err != nil {
+		return err
+	}
 	_, err := t.run(ctx, dir, "s6-svwait", "-"+string(event), "-t", millis(timeout), dir)
 	return err
 }

@@ -248,6 +248,11 @@ func (c *Config) mergeFile(path string, top bool) error {
 	if !top && (f.Home != nil || f.Scandir != nil || f.S6BinDir != nil || f.Registrar != nil) {
 		return fmt.Errorf("config: %s: only [gateway] and [policy] may be set per profile", path)
 	}
+	if !top && f.Gateway != nil && f.Gateway.User != nil {
+		// profile.toml is writable by the gateway user: letting it name the
+		// user its gateway runs as would let it run that gateway as root.
+		return fmt.Errorf("config: %s: gateway.user may only be set in hermes.toml (a profile must not choose the user it runs as)", path)
+	}
 	set := func(key string) { c.Sources[key] = path }
 	if f.Home != nil {
 		c.Home = *f.Home

@@ -124,4 +124,12 @@ func TestForProfile(t *testing.T) {
 	_, err = c.ForProfile(bad)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "only [gateway] and [policy]")
+
+	for _, user := range []string{`""`, `"root"`, `"hermes"`} {
+		escalate := write(t, dir, "user.toml", "[gateway]\nuser = "+user+"\n")
+		_, err = c.ForProfile(escalate)
+		require.Error(t, err, "user = %s", user)
+		assert.Contains(t, err.Error(), "gateway.user may only be set in hermes.toml")
+		assert.Contains(t, err.Error(), escalate)
+	}
 }

@@ -217,7 +217,20 @@ func (o *Ops) Start(ctx context.Context, name string) error {
 	if err := o.ensureSlot(ctx, t); err != nil {
 		return err
 	}
-	return o.Tools.Control(ctx, t.slot, s6.Up, o.wait(t, false))
+	err = o.Tools.Control(ctx, t.slot, s6.Up, o.wait(t, false))
+	if err == nil || errors.Is(err, s6.ErrTimeout) || errors.Is(err, s6.ErrPermission) || errors.Is(err, s6.ErrNotRunning) {
+		return err
+	}
+	// s6 gave up on it before it became ready: the gateway exited and its
+	// policy said to keep it down (or it keeps crashing).
+	if st, serr := o.Tools.Status(ctx, t.slot); serr == nil && !st.Up {
+		last := fmt.Sprintf("exit code %d", st.ExitCode)
+		if st.Signal != 0 {
+			last = fmt.Sprintf("killed by signal %d", st.Signal)
+		}
+		return fmt.Errorf("gateway %q did not become ready: it is down, last %s; see `supervisor -p %s gateway status` and %s", name, last, name, t.paths.Logs)
+	}
+	return fmt.Errorf("gateway %q did not become ready: %w", name, err)
 }
 
 // Stop stops the gateway as an operator: it writes the planned-stop marker

@@ -207,11 +207,9 @@ func (r *Registrar) publish(name string) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case c.Gateway.User != top.Gateway.User:
-		return fmt.Errorf("%w: %s sets gateway.user %q, hermes.toml %q; the registrar only registers gateways that run as hermes.toml's user: register it as root (`supervisor -p %s gateway start`)",
-			ErrRefused, p.Config, c.Gateway.User, top.Gateway.User, name)
-	case c.Gateway.User == "" && os.Geteuid() == 0:
+	// profile.toml cannot choose its user (config refuses gateway.user
+	// there), but with no user at all its command would run as root.
+	if c.Gateway.User == "" && os.Geteuid() == 0 {
 		return fmt.Errorf("%w: gateway.user is empty, so its gateway would run as root from a profile on the volume; register it as root (`supervisor -p %s gateway start`)",
 			ErrRefused, name)
 	}
