@@ -70,8 +70,26 @@ func runBoot(ctx context.Context, g *globals, c config.Config, dryRun bool) ([]b
 		return nil, err
 	}
 	defer eng.Close(ctx)
+	var perProfile []*policy.Engine
+	defer func() {
+		for _, e := range perProfile {
+			e.Close(ctx)
+		}
+	}()
+	policyFor := func(ctx context.Context, pc config.Config) (boot.Decider, error) {
+		po, err := supervisor.PolicyOptions(pc, log)
+		if err != nil {
+			return nil, err
+		}
+		e, err := policy.Open(ctx, po)
+		if err != nil {
+			return nil, err
+		}
+		perProfile = append(perProfile, e)
+		return e, nil
+	}
 	return boot.Run(ctx, boot.Options{
-		Config: c, Policy: eng, Tools: &s6.Tools{BinDir: c.S6BinDir}, Exe: exe,
+		Config: c, Policy: eng, PolicyFor: policyFor, Tools: &s6.Tools{BinDir: c.S6BinDir}, Exe: exe,
 		Now: time.Now().UTC().Truncate(time.Second), DryRun: dryRun, Stdout: g.stdout, Stderr: g.stderr,
 	})
 }

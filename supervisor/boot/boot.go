@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,16 +47,51 @@ type Decider interface {
 // Options are what Run needs.
 type Options struct {
 	Config config.Config // the effective top-level configuration
-	Policy Decider       // opened once, for every profile
-	Tools  *s6.Tools
-	Exe    string    // absolute path of the supervisor binary the slots exec
-	Now    time.Time // the boot's time (an input, for reproducible logs)
-	DryRun bool      // compute and print the lines; change nothing
-	Store  Store     // the volume; nil = the state package
-	Stdout io.Writer // dry-run lines
-	Stderr io.Writer // one human line per profile
+	Policy Decider       // opened once, for every profile that keeps the top-level [policy]
+	// PolicyFor opens the policy of a profile whose profile.toml overrides
+	// [policy]; each distinct setting is opened once per boot. nil: such a
+	// profile is skipped with a reason rather than decided by the wrong module.
+	PolicyFor func(ctx context.Context, c config.Config) (Decider, error)
+	Tools     *s6.Tools
+	Exe       string    // absolute path of the supervisor binary the slots exec
+	Now       time.Time // the boot's time (an input, for reproducible logs)
+	DryRun    bool      // compute and print the lines; change nothing
+	Store     Store     // the volume; nil = the state package
+	Stdout    io.Writer // dry-run lines
+	Stderr    io.Writer // one human line per profile
 
-	owners *ownerCache
+	owners   *ownerCache
+	policies *policyCache
+}
+
+// policyCache holds the engines of profiles that override [policy].
+type policyCache struct {
+	m map[string]policyResult
+}
+
+type policyResult struct {
+	d   Decider
+	err error
+}
+
+// decider returns the policy to ask for a profile whose effective
+// configuration is c.
+func (o Options) decider(ctx context.Context, c config.Config) (Decider, error) {
+	if reflect.DeepEqual(c.Policy, o.Config.Policy) {
+		return o.Policy, nil
+	}
+	key := fmt.Sprintf("%#v", c.Policy) // fmt sorts map keys: a stable key
+	if r, ok := o.policies.m[key]; ok {
+		return r.d, r.err
+	}
+	var r policyResult
+	if o.PolicyFor == nil {
+		r.err = errors.New("boot: this profile overrides [policy] and no per-profile policy can be opened")
+	} else {
+		r.d, r.err = o.PolicyFor(ctx, c)
+	}
+	o.policies.m[key] = r
+	return r.d, r.err
 }
 
 // Outcome is what happened to one profile.
@@ -164,6 +200,9 @@ func Run(ctx context.Context, o Options) ([]Outcome, error) {
 func bootAll(ctx context.Context, o Options, names []string) []Outcome {
 	outs := make([]Outcome, len(names))
 	o.owners = &ownerCache{}
+	if o.policies == nil {
+		o.policies = &policyCache{m: map[string]policyResult{}}
+	}
 	for i, n := range names {
 		outs[i] = bootOne(ctx, o, n)
 	}
@@ -226,7 +265,11 @@ func bootOne(ctx context.Context, o Options, name string) Outcome {
 		Kind: hostabi.KindBoot, Now: o.Now, Profile: name, Root: name == profile.Root,
 		State: f.State, Desired: f.Desired, StateSince: f.Since, PriorExit: f.PriorExit, History: f.History,
 	}
-	res, err := o.Policy.Decide(ctx, in)
+	pol, err := o.decider(ctx, c)
+	if err != nil {
+		return fail(err)
+	}
+	res, err := pol.Decide(ctx, in)
 	if err != nil {
 		return fail(fmt.Errorf("boot: policy: %w", err))
 	}

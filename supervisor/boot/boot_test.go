@@ -221,3 +221,51 @@ func TestOutcomeLine(t *testing.T) {
 		})
 	}
 }
+
+// A profile whose profile.toml names another policy module is decided by
+// that module; the others keep the top-level one.
+func TestBootProfilePolicyOverride(t *testing.T) {
+	h := t.TempDir()
+	always, err := filepath.Abs(filepath.Join("..", "..", "policies", "examples", "always", "always.wasm"))
+	require.NoError(t, err)
+	for name, toml := range map[string]string{
+		"eager":  "[policy]\nmodule = \"" + always + "\"\n",
+		"plain":  "",
+		"pinned": "[policy]\nmodule = \"" + always + "\"\nsha256 = \"" + strings.Repeat("0", 64) + "\"\non_error = \"fail\"\n",
+	} {
+		p, err := profile.For(h, name)
+		require.NoError(t, err)
+		require.NoError(t, os.MkdirAll(p.Dir, 0o755))
+		require.NoError(t, os.WriteFile(p.Config, []byte(toml), 0o644))
+		_, err = state.Set(p.State, state.Change{Gateway: 6, Desired: 6}, bootTime) // stopped
+		require.NoError(t, err)
+	}
+	o, _, _ := options(t, h, true)
+	opened := 0
+	o.PolicyFor = func(ctx context.Context, c config.Config) (boot.Decider, error) {
+		opened++
+		po, err := supervisor.PolicyOptions(c, nil)
+		if err != nil {
+			return nil, err
+		}
+		e, err := policy.Open(ctx, po)
+		if err != nil {
+			return nil, err
+		}
+		t.Cleanup(func() { e.Close(ctx) })
+		return e, nil
+	}
+	outs, err := boot.Run(context.Background(), o)
+	require.NoError(t, err)
+	got := map[string]boot.Outcome{}
+	for _, out := range outs {
+		got[out.Profile] = out
+	}
+	assert.Equal(t, boot.ActionStarted, got["eager"].Action, "always starts a stopped profile: %+v", got["eager"])
+	assert.True(t, strings.HasPrefix(got["eager"].Policy, "always@"), got["eager"].Policy)
+	assert.Equal(t, boot.ActionRegistered, got["plain"].Action, "the default keeps it down: %+v", got["plain"])
+	assert.True(t, strings.HasPrefix(got["plain"].Policy, "default@"), got["plain"].Policy)
+	assert.Equal(t, boot.ActionSkipped, got["pinned"].Action, "a pin mismatch with on_error=fail skips the profile: %+v", got["pinned"])
+	assert.Contains(t, got["pinned"].Reason, "sha256")
+	assert.Equal(t, 2, opened, "one engine per distinct [policy]")
+}
