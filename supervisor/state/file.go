@@ -87,6 +87,20 @@ var tmpSeq atomic.Uint64
 // with an error wrapping ErrNotRegular. The file gets mode perm (before the
 // umask).
 func WriteAtomic(path string, data []byte, perm os.FileMode) error {
+	return writeAtomic(path, data, perm, true)
+}
+
+// writeAtomicLazy is WriteAtomic without the two fsyncs: readers and a
+// killed process still see the old content or the new, never a mix, but a
+// kernel crash or power loss may leave the old content. For the records
+// written after the decided state is durable (history, ledger end,
+// verdict), so that 20 gateways stopping at once do not queue their
+// decisive writes behind each other's bookkeeping in the disk's journal.
+func writeAtomicLazy(path string, data []byte, perm os.FileMode) error {
+	return writeAtomic(path, data, perm, false)
+}
+
+func writeAtomic(path string, data []byte, perm os.FileMode, durable bool) error {
 	dir := filepath.Dir(path)
 	if fi, err := os.Lstat(path); err == nil && fi.IsDir() {
 		return fmt.Errorf("state: write %s: %w: is a directory", path, ErrNotRegular)
@@ -116,8 +130,10 @@ func WriteAtomic(path string, data []byte, perm os.FileMode) error {
 	if _, err := f.Write(data); err != nil {
 		return fail(err)
 	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
+	if durable {
+		if err := f.Sync(); err != nil {
+			return fail(err)
+		}
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(tmp)
@@ -126,6 +142,9 @@ func WriteAtomic(path string, data []byte, perm os.FileMode) error {
 	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("state: write %s: %w", path, err)
+	}
+	if !durable {
+		return nil
 	}
 	return syncDir(dir)
 }
@@ -145,7 +164,14 @@ func syncDir(dir string) error {
 // removeFile removes path (a symlink itself, never its target) and fsyncs
 // the directory. A missing file is no error. It refuses to remove a
 // directory.
-func removeFile(path string) error {
+func removeFile(path string) error { return remove(path, true) }
+
+// removeLazy is removeFile without the fsync, for files whose return after
+// a power loss is harmless (a consumed marker fails its own checks again; a
+// verdict names a life that is over).
+func removeLazy(path string) error { return remove(path, false) }
+
+func remove(path string, durable bool) error {
 	fi, err := os.Lstat(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -158,6 +184,9 @@ func removeFile(path string) error {
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("state: remove %s: %w", path, err)
+	}
+	if !durable {
+		return nil
 	}
 	return syncDir(filepath.Dir(path))
 }

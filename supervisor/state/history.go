@@ -82,7 +82,7 @@ func AppendHistory(path string, r hostabi.ExitRecord) error {
 	if err != nil {
 		return fmt.Errorf("state: encode history: %w", err)
 	}
-	return WriteAtomic(path, append(data, '\n'), 0o644)
+	return writeAtomicLazy(path, append(data, '\n'), 0o644)
 }
 
 func dirOf(path string) string { return filepath.Dir(path) }

@@ -103,7 +103,9 @@ func PriorExit(path string) (hostabi.PriorExit, error) {
 
 // WriteLedger replaces the ledger at path, atomically and durably, creating
 // its directory if needed.
-func WriteLedger(path string, l Ledger) error {
+func WriteLedger(path string, l Ledger) error { return writeLedger(path, l, true) }
+
+func writeLedger(path string, l Ledger, durable bool) error {
 	if err := ensureDir(path); err != nil {
 		return err
 	}
@@ -111,7 +113,7 @@ func WriteLedger(path string, l Ledger) error {
 	if err != nil {
 		return fmt.Errorf("state: encode ledger: %w", err)
 	}
-	return WriteAtomic(path, append(data, '\n'), 0o644)
+	return writeAtomic(path, append(data, '\n'), 0o644, durable)
 }
 
 // BeginLife records that a gateway life starts: phase=running. It keeps
@@ -125,11 +127,14 @@ func BeginLife(path string, supervisor Proc, now time.Time) (Ledger, error) {
 	return l, WriteLedger(path, l)
 }
 
-// EndLife records a clean exit path: phase=exited with the exit code and reason.
+// EndLife records a clean exit path: phase=exited with the exit code and
+// reason. Atomic but not fsynced: it is written after the decided state is
+// durable; lost to a power cut, the ledger still says running and the next
+// boot reads prior_exit=unclean, which a power cut is.
 func EndLife(path string, l Ledger, code int, reason string, now time.Time) error {
 	l.Phase, l.ExitedAt, l.ExitCode, l.Reason = PhaseExited, now, &code, reason
 	l.RestartNotBefore = time.Time{}
-	return WriteLedger(path, l)
+	return writeLedger(path, l, false)
 }
 
 // DeferRestart records, in the ledger at path, that the next gateway start

@@ -245,7 +245,7 @@ func ConsumeMarker(path string, self Proc, now time.Time, ttl time.Duration) (Ma
 	if j != MarkerMalformed {
 		j = Judge(m, self, now, ttl)
 	}
-	if rerr := removeFile(path); rerr != nil {
+	if rerr := removeLazy(path); rerr != nil {
 		err = errors.Join(err, rerr)
 	}
 	return m, j, err

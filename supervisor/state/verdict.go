@@ -62,7 +62,8 @@ func (v *Verdict) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// WriteVerdict records v at path, atomically and durably.
+// WriteVerdict records v at path, atomically (not durably: it only serves
+// the finish that follows at once).
 func WriteVerdict(path string, v Verdict) error {
 	if err := ensureDir(path); err != nil {
 		return err
@@ -71,7 +72,7 @@ func WriteVerdict(path string, v Verdict) error {
 	if err != nil {
 		return fmt.Errorf("state: encode verdict: %w", err)
 	}
-	return WriteAtomic(path, append(data, '\n'), 0o644)
+	return writeAtomicLazy(path, append(data, '\n'), 0o644)
 }
 
 // TakeVerdict reads the verdict at path and removes it (a verdict serves one
@@ -88,7 +89,7 @@ func TakeVerdict(path string) (Verdict, bool, error) {
 			err = fmt.Errorf("state: %s: %w: %w", path, ErrUnreadable, uerr)
 		}
 	}
-	if rerr := removeFile(path); rerr != nil {
+	if rerr := removeLazy(path); rerr != nil {
 		err = errors.Join(err, rerr)
 	}
 	if err != nil {
