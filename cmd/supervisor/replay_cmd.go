@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -152,11 +153,9 @@ func openCandidate(ctx context.Context, g *globals, spec string) (*policy.Engine
 // writeReplayTable lists the decisions that would change, then a summary
 // line. Aligned on a terminal, tab-separated otherwise.
 func writeReplayTable(g *globals, rep *replay.Report) error {
-	var tw *tabwriter.Writer
+	var tw flusher = plainTabs{g.stdout}
 	if isTerminal(g.stdout) {
 		tw = tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-	} else {
-		tw = tabwriter.NewWriter(g.stdout, 0, 0, 0, '\t', tabwriter.TabIndent)
 	}
 	if !rep.OK() {
 		fmt.Fprintln(tw, "PROFILE\tTIME\tDECISION\tRECORDED\tCANDIDATE")
@@ -188,6 +187,16 @@ func writeReplayTable(g *globals, rep *replay.Report) error {
 		verdict, len(rep.Rows), rep.Policy, rep.Changed, rep.Undecided, rep.Same)
 	return err
 }
+
+type flusher interface {
+	io.Writer
+	Flush() error
+}
+
+// plainTabs writes tab-separated cells as they are.
+type plainTabs struct{ io.Writer }
+
+func (plainTabs) Flush() error { return nil }
 
 // isTerminal reports whether w is a character device (a terminal).
 func isTerminal(w any) bool {
