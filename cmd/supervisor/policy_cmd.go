@@ -33,8 +33,15 @@ func newPolicyCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "policy", Short: "Test, inspect, build and scaffold policy modules"}
 	cmd.AddCommand(newPolicyTestCmd(g), newPolicyInspectCmd(g))
 	cmd.AddCommand(newPolicyBuildCmds(g)...)
+	for _, add := range policySubcommands {
+		cmd.AddCommand(add(g))
+	}
 	return cmd
 }
+
+// policySubcommands are further "policy" subcommands, registered by the
+// files that define them, one per command.
+var policySubcommands []func(*globals) *cobra.Command
 
 type policyTestOptions struct {
 	policy   string

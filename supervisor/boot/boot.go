@@ -29,6 +29,7 @@ import (
 	"github.com/hermes-supervisor/hermes-supervisor/policy"
 	"github.com/hermes-supervisor/hermes-supervisor/s6"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/journal"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
 )
 
@@ -281,6 +282,9 @@ func bootOne(ctx context.Context, o Options, name string) Outcome {
 		out.Action = ActionRegistered
 	case hostabi.ActionSkip:
 		out.Action = ActionSkipped
+		if !o.DryRun {
+			o.record(p, c, pol, in, res, out.Action)
+		}
 		return out
 	default:
 		return fail(fmt.Errorf("boot: policy answered %s, not start, down or skip", res.Decision.Action))
@@ -298,7 +302,29 @@ func bootOne(ctx context.Context, o Options, name string) Outcome {
 	if err := o.Tools.Publish(c.Scandir, slot); err != nil {
 		return fail(err)
 	}
+	o.record(p, c, pol, in, res, out.Action)
 	return out
+}
+
+// record appends the boot decision to the profile's decision journal, once
+// the slot is published. A failure is a warning, never a failed boot.
+func (o Options) record(p profile.Paths, c config.Config, pol Decider, in *hostabi.Input, res policy.Result, outcome string) {
+	e := journal.Entry{Time: in.Now, Profile: p.Name, Kind: hostabi.KindBoot, Source: journal.SourceBoot, Input: *in,
+		Decision: res.Decision, Policy: res.Policy, Fallback: res.Fallback, FallbackReason: res.FallbackReason, Outcome: outcome}
+	if e.Input.Params == nil { // what the engine used: the profile's [policy.params]
+		if ps, err := hostabi.ParamsFromMap(c.Policy.Params); err == nil {
+			e.Input.Params = ps
+		}
+	}
+	if id, ok := pol.(interface {
+		Identity() string
+		Digest() string
+	}); ok && id.Identity() == res.Policy {
+		e.Digest = id.Digest()
+	}
+	if err := journal.Append(p.Journal, e); err != nil {
+		fmt.Fprintf(o.Stderr, "boot: warning: profile %s: %v\n", p.Name, err)
+	}
 }
 
 // SlotName is the s6 slot directory of a profile.

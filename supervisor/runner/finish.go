@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/journal"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
 )
 
@@ -73,7 +74,8 @@ func decideWithoutVerdict(ctx context.Context, o *Options, st ExitStatus, now ti
 		o.Log.Warn("finish: exit history unreadable", "err", err)
 	}
 	facts := Facts{Now: now, Profile: o.Paths.Name, State: f, History: h, Phase: hostabi.PhaseNone, StartedAt: led.StartedAt}
-	r := o.decide(ctx, ExitInput(facts, st))
+	in := ExitInput(facts, st)
+	r := o.decide(ctx, in)
 	d := r.Decision
 	if d.State != hostabi.StateNone || d.Desired != hostabi.StateNone {
 		if _, err := state.Set(o.Paths.State, state.Change{Gateway: d.State, Desired: d.Desired, Reason: d.Reason, Policy: r.Policy,
@@ -81,6 +83,7 @@ func decideWithoutVerdict(ctx context.Context, o *Options, st ExitStatus, now ti
 			o.Log.Error("finish: persist the exit decision", "err", err)
 		}
 	}
+	o.record(journal.SourceFinish, in, r, nil)
 	trig := hostabi.TriggerExited
 	if st.Signal != 0 {
 		trig = hostabi.TriggerSignal

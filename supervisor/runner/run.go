@@ -17,6 +17,7 @@ import (
 	"github.com/hermes-supervisor/hermes-supervisor/policy"
 	"github.com/hermes-supervisor/hermes-supervisor/policy/fallback"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/journal"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
 )
@@ -73,6 +74,40 @@ func (o *Options) decide(ctx context.Context, in hostabi.Input) policy.Result {
 	o.Log.Error("runner: policy failed; deciding with the native fallback", "err", err)
 	in.Params = nil
 	return policy.Result{Decision: fallback.Decide(&in), Policy: fallback.Name + "@native", Fallback: true, FallbackReason: err.Error()}
+}
+
+// record appends a decision to the profile's decision journal. It is
+// called once the decided state is durable (and, on a stop, once the
+// gateway is signalled): the journal is a log, not the truth, and is never
+// fsynced. A failure is logged, never returned. note adds what only the
+// caller knows (the planned-stop marker).
+func (o *Options) record(source string, in hostabi.Input, r policy.Result, note func(*journal.Entry)) {
+	if in.Params == nil { // what the engine used: its options' parameters, from the same [policy.params]
+		ps, err := hostabi.ParamsFromMap(o.Config.Policy.Params)
+		if err == nil {
+			in.Params = ps
+		}
+	}
+	e := journal.Entry{Time: in.Now, Profile: o.Paths.Name, Kind: in.Kind, Source: source, Input: in, Decision: r.Decision,
+		Policy: r.Policy, Fallback: r.Fallback, FallbackReason: r.FallbackReason}
+	if dg, ok := o.Engine.(interface{ Digest() string }); ok && r.Policy == o.Engine.Identity() {
+		e.Digest = dg.Digest()
+	}
+	if note != nil {
+		note(&e)
+	}
+	if err := journal.Append(o.Paths.Journal, e); err != nil {
+		o.Log.Warn("runner: decision journal", "err", err)
+	}
+}
+
+// markerNote records the planned-stop marker a shutdown honoured.
+func markerNote(trigger hostabi.Trigger, m state.Marker) func(*journal.Entry) {
+	return func(e *journal.Entry) {
+		if trigger == hostabi.TriggerOperator || trigger == hostabi.TriggerRestart {
+			e.Stopper, e.MarkerAt = m.StopperPid, m.WrittenAt
+		}
+	}
 }
 
 // life is one gateway life.
@@ -288,7 +323,7 @@ func (l *life) facts(now time.Time) Facts {
 }
 
 // decideStop classifies a stop signal and makes the policy's answer durable.
-func (l *life) decideStop(ctx context.Context, sig syscall.Signal, self state.Proc) (policy.Result, hostabi.Trigger) {
+func (l *life) decideStop(ctx context.Context, sig syscall.Signal, self state.Proc) (policy.Result, hostabi.Trigger, hostabi.Input, state.Marker) {
 	arrived := time.Now()
 	now := l.o.now()
 	m, j, err := state.ConsumeMarker(l.o.Paths.Marker, self, now, l.o.ttl())
@@ -307,7 +342,7 @@ func (l *life) decideStop(ctx context.Context, sig syscall.Signal, self state.Pr
 	l.o.Log.Info("runner: shutdown decided and durable", "signal", sig.String(), "marker", j.String(), "trigger", trigger.String(),
 		"state", d.State.String(), "desired", d.Desired.String(), "exit", code, "reason", d.Reason, "policy", r.Policy,
 		"took", time.Since(arrived).String())
-	return r, trigger
+	return r, trigger, in, m
 }
 
 func (l *life) decide(ctx context.Context, in hostabi.Input) policy.Result {
@@ -316,7 +351,8 @@ func (l *life) decide(ctx context.Context, in hostabi.Input) policy.Result {
 
 // stop handles a stop signal when no gateway runs (during a restart delay).
 func (l *life) stop(ctx context.Context, sig syscall.Signal, self state.Proc) int {
-	r, _ := l.decideStop(ctx, sig, self)
+	r, trigger, in, m := l.decideStop(ctx, sig, self)
+	l.o.record(journal.SourceRun, in, r, markerNote(trigger, m))
 	code := int(r.Decision.ExitCode)
 	l.finishLife(r, hostabi.KindShutdown, code)
 	return code
@@ -325,8 +361,9 @@ func (l *life) stop(ctx context.Context, sig syscall.Signal, self state.Proc) in
 // stopRunning: decide, persist, THEN signal the gateway's group, wait the
 // grace, SIGKILL what remains, record history, verdict and ledger.
 func (l *life) stopRunning(ctx context.Context, sig syscall.Signal, self state.Proc, sigs <-chan os.Signal, exited <-chan error) int {
-	r, trigger := l.decideStop(ctx, sig, self)
+	r, trigger, in, m := l.decideStop(ctx, sig, self)
 	_ = syscall.Kill(-l.pgid, sig)
+	l.o.record(journal.SourceRun, in, r, markerNote(trigger, m))
 	grace := time.NewTimer(l.o.Config.Gateway.StopGrace.D())
 	defer grace.Stop()
 	var werr error
@@ -374,6 +411,7 @@ func (l *life) exited(ctx context.Context, werr error, self state.Proc) int {
 	code := st.RunExitCode()
 	l.o.Log.Info("runner: gateway exited", "code", st.Code, "signal", int(st.Signal), "action", d.Action.String(),
 		"delay", d.Delay.String(), "reason", d.Reason, "policy", r.Policy)
+	l.o.record(journal.SourceRun, in, r, nil)
 	l.finishLife(r, hostabi.KindExit, code)
 	return code
 }
