@@ -67,6 +67,14 @@ func (l *lazyEngine) Identity() string {
 	return l.eng.Identity()
 }
 
+// Digest is the module's sha256, once loaded.
+func (l *lazyEngine) Digest() string {
+	if l.eng == nil {
+		return ""
+	}
+	return l.eng.Digest()
+}
+
 func (l *lazyEngine) Close(ctx context.Context) error {
 	if l.eng == nil {
 		return nil

@@ -116,11 +116,11 @@ func TestPublishesProfileCreatedAfterStart(t *testing.T) {
 
 	// A second profile, in a profiles/ that exists now.
 	e.profile(t, "writer", "")
+	// The slot appears (renamed into place) just before the line is logged.
 	require.Eventually(t, func() bool {
 		_, err := os.Stat(e.slot("writer"))
-		return err == nil
-	}, 20*time.Second, 20*time.Millisecond, "no slot for writer; log:\n%s", e.log.String())
-	assert.Contains(t, e.log.String(), "registrar: published gateway-writer (down)\n")
+		return err == nil && strings.Contains(e.log.String(), "registrar: published gateway-writer (down)\n")
+	}, 20*time.Second, 20*time.Millisecond, "no slot for writer, or it was not logged; log:\n%s", e.log.String())
 
 	cancel()
 	require.NoError(t, <-done, "Run ends cleanly when its context ends")
