@@ -7,10 +7,12 @@
 //   policy("mine", "1.0.0", boot, shutdown, exit);
 //
 // Build with the runtime "stub" and no abort import (see policies/build.sh):
-// the module then imports nothing. Memory: every hermes_alloc starts a new
-// decision and releases everything the previous one allocated, so a
-// long-lived instance never grows. Top-level code must therefore not keep
-// heap objects (string literals and functions are static and fine).
+// the module then imports nothing. Memory: the input buffer hermes_alloc
+// hands out is the first block of the heap and lives as long as the
+// instance; every hermes_decide starts by releasing everything the previous
+// decision allocated (everything after that block), so a long-lived instance
+// never grows. Top-level code must therefore not keep heap objects (string
+// literals and functions are static and fine).
 
 // ABI version spoken: major<<16 | minor.
 const ABI_VERSION: i32 = 0x00010000;
@@ -221,12 +223,31 @@ export function hermes_metadata(): i64 {
   return pack(String.UTF8.encode(text + "\n"));
 }
 
+// The input buffer: the first block of the heap, kept for the instance's life.
+let inputPtr: usize = 0;
+let inputCap: usize = 0;
+
+// The host calls it once per instance, and again only for a larger input:
+// the new buffer replaces the old one, which the host no longer uses.
 export function hermes_alloc(len: i32): usize {
-  __reset(); // a new decision: release what the previous one allocated
-  return heap.alloc(<usize>max(len, 1));
+  __reset();
+  inputCap = <usize>max(len, 1);
+  inputPtr = heap.alloc(inputCap);
+  return inputPtr;
+}
+
+// recycle releases everything the previous decision allocated, keeping the
+// input buffer. The stub runtime is a bump allocator: after a reset, the
+// first block of the same size is the input buffer again, at the same
+// address, its bytes untouched (only the block header before it is written).
+function recycle(): void {
+  __reset();
+  if (inputCap != 0 && heap.alloc(inputCap) != inputPtr) unreachable();
 }
 
 export function hermes_decide(kind: i32, ptr: usize, len: i32): i64 {
+  recycle();
+  if (inputCap == 0 || ptr != inputPtr || len < 0 || <usize>len > inputCap) return -2; // not the buffer hermes_alloc handed out
   let f: ((input: Input) => Decision) | null = null;
   if (kind == Kind.Boot) f = bootFn;
   else if (kind == Kind.Shutdown) f = shutdownFn;
