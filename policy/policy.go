@@ -459,7 +459,10 @@ func (e *Engine) call(ctx context.Context, in *hostabi.Input) (d hostabi.Decisio
 	// checked above, not awaited: Timeout bounds the decision.
 	st := inst.stack[:]
 	e.watch.arm(inst.mod) // one timer per decision, even when it needs a buffer first
-	what := hostabi.ExportAlloc
+	what := hostabi.ExportDecide
+	if inst.inCap < uint32(len(e.buf)) {
+		what = hostabi.ExportAlloc
+	}
 	err = inst.write(st, e.buf)
 	if err == nil {
 		st[0], st[1], st[2] = uint64(in.Kind), uint64(inst.inPtr), uint64(len(e.buf))
