@@ -21,17 +21,36 @@
 //	memory                                      the module's linear memory
 //	hermes_abi_version() -> i32                  major<<16 | minor, e.g. 0x00010000
 //	hermes_metadata() -> i64                     ptr<<32 | len of the metadata text
-//	hermes_alloc(len i32) -> i32                 a buffer of at least len bytes for the input
+//	hermes_alloc(len i32) -> i32                 the input buffer: at least len bytes
 //	hermes_decide(kind i32, ptr i32, len i32) -> i64
 //	                                             ptr<<32 | len of the decision record,
 //	                                             or a negative number: the module declines
 //	                                             (the host uses its fallback)
 //
-// The host calls hermes_alloc once per decision, writes the input record into
-// the returned buffer, then calls hermes_decide with the kind and the buffer.
-// The decision record must stay valid until the next call into the module.
-// A module may return the same static buffer every time; the host never
-// calls a module from two goroutines at once.
+// A decision is one call. Before an instance's first decision, the host
+// calls hermes_alloc(capacity) once, with a capacity of at least the size of
+// that decision's input record (this host asks for the larger of that size
+// and 4 KiB). The module returns the offset of a buffer of at least capacity
+// bytes; a buffer that does not lie wholly inside the module's memory is a
+// failure of the module. From then on the buffer is the host's: the module
+// keeps it valid for the instance's life and neither frees, moves, writes
+// nor reuses it. For each decision the host writes the input record at the
+// start of the buffer and calls hermes_decide(kind, ptr, len), ptr being the
+// buffer's offset and len the record's size (at most the capacity). Only
+// when a later input record is larger than the capacity does the host call
+// hermes_alloc again, with a capacity of at least that record's size; the
+// new buffer replaces the old one under the same rules, and the module may
+// free the old one (the host no longer uses it). A module may decline (a
+// negative result) a call to hermes_decide whose [ptr, ptr+len) is not
+// within its current buffer.
+//
+// Everything else a decision allocates is the module's scratch memory. A
+// module may release all of it at the start of each hermes_decide (and in
+// hermes_alloc), never the input buffer: a module with a bump allocator thus
+// makes any number of decisions in constant memory. The decision record must
+// stay valid until the next call into the module. A module may return the
+// same static buffer every time; the host never calls a module from two
+// goroutines at once.
 //
 // A module may import nothing but WASI preview 1 (wasi_snapshot_preview1),
 // which the host provides with no filesystem, no network, no environment,

@@ -137,6 +137,8 @@ type module struct {
 	mod    api.Module
 	alloc  api.Function
 	decide api.Function
+	// the input buffer from hermes_alloc, kept for the instance's life
+	inPtr, inCap uint32
 }
 
 func instantiate(t testing.TB, wasm []byte) *module {
@@ -166,14 +168,18 @@ func (m *module) call(in *hostabi.Input) (hostabi.Decision, error) {
 	if err != nil {
 		return hostabi.Decision{}, err
 	}
-	p, err := m.alloc.Call(ctx, uint64(len(rec)))
-	if err != nil {
-		return hostabi.Decision{}, err
+	if m.inCap < uint32(len(rec)) {
+		n := max(uint32(len(rec)), 4096)
+		p, err := m.alloc.Call(ctx, uint64(n))
+		if err != nil {
+			return hostabi.Decision{}, err
+		}
+		m.inPtr, m.inCap = uint32(p[0]), n
 	}
-	if !m.mod.Memory().Write(uint32(p[0]), rec) {
-		return hostabi.Decision{}, fmt.Errorf("alloc returned %#x, outside memory", p[0])
+	if !m.mod.Memory().Write(m.inPtr, rec) {
+		return hostabi.Decision{}, fmt.Errorf("alloc returned %#x, outside memory", m.inPtr)
 	}
-	r, err := m.decide.Call(ctx, uint64(in.Kind), p[0], uint64(len(rec)))
+	r, err := m.decide.Call(ctx, uint64(in.Kind), uint64(m.inPtr), uint64(len(rec)))
 	if err != nil {
 		return hostabi.Decision{}, err
 	}

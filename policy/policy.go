@@ -11,6 +11,7 @@ package policy
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -112,7 +113,14 @@ type instance struct {
 	mem           api.Memory
 	alloc, decide api.Function
 	stack         [3]uint64
+	// The input buffer hermes_alloc handed out: the module keeps it for the
+	// instance's life, so it is asked once, and again only for a larger input.
+	inPtr, inCap uint32
 }
+
+// minInputBuffer is the least capacity the host asks hermes_alloc for: every
+// ordinary input fits, so a module is asked for its buffer once.
+const minInputBuffer = 4 << 10
 
 // Open loads, checks and compiles the module, instantiates it once and reads
 // its ABI version and metadata.
@@ -446,30 +454,28 @@ func (e *Engine) call(ctx context.Context, in *hostabi.Input) (d hostabi.Decisio
 	if err := ctx.Err(); err != nil {
 		return d, false, err
 	}
-	// The watchdog, not a context deadline, bounds the two calls: a timer
-	// context per call costs more than the decision itself. The caller's
-	// context is checked above, not awaited: Timeout bounds the call.
-	cctx := context.Background()
+	// The watchdog, not a context deadline, bounds the call: a timer context
+	// per call costs more than the decision itself. The caller's context is
+	// checked above, not awaited: Timeout bounds the decision.
 	st := inst.stack[:]
-	st[0] = uint64(len(e.buf))
-	e.watch.arm(inst.mod) // one timer for both calls: the limit is per decision
-	what := hostabi.ExportAlloc
-	err = inst.alloc.CallWithStack(cctx, st)
+	e.watch.arm(inst.mod) // one timer per decision, even when it needs a buffer first
+	what := hostabi.ExportDecide
+	if inst.inCap < uint32(len(e.buf)) {
+		what = hostabi.ExportAlloc
+	}
+	err = inst.write(st, e.buf)
 	if err == nil {
-		ptr := uint32(st[0])
-		if !inst.mem.Write(ptr, e.buf) {
-			e.watch.disarm()
-			return d, false, fmt.Errorf("%s returned [%d, +%d), outside the module's %d-byte memory", hostabi.ExportAlloc, ptr, len(e.buf), inst.mem.Size())
-		}
-		st[0], st[1], st[2] = uint64(in.Kind), uint64(ptr), uint64(len(e.buf))
+		st[0], st[1], st[2] = uint64(in.Kind), uint64(inst.inPtr), uint64(len(e.buf))
 		what = hostabi.ExportDecide
-		err = inst.decide.CallWithStack(cctx, st)
+		if err = inst.decide.CallWithStack(context.Background(), st); err != nil {
+			err = fmt.Errorf("%s: %w", what, err)
+		}
 	}
 	if e.watch.disarm() {
 		return d, false, fmt.Errorf("%s: timed out after %s", what, e.opts.Timeout)
 	}
 	if err != nil {
-		return d, false, fmt.Errorf("%s: %w", what, err)
+		return d, false, err
 	}
 	if int64(st[0]) < 0 {
 		return d, true, nil
@@ -482,11 +488,65 @@ func (e *Engine) call(ctx context.Context, in *hostabi.Input) (d hostabi.Decisio
 	if !ok {
 		return d, false, fmt.Errorf("decision record [%d, +%d) is outside the module's %d-byte memory", optr, olen, inst.mem.Size())
 	}
-	d, err = hostabi.DecodeDecision(in.Kind, out)
+	d, err = e.decode(in.Kind, out)
+	return d, false, err
+}
+
+// decode decodes and validates the decision record b. A policy gives few
+// distinct reasons: when b's reason is one already stored, the record is
+// checked without its reason and the stored copy is used, so a decision
+// allocates nothing for it.
+func (e *Engine) decode(k hostabi.Kind, b []byte) (hostabi.Decision, error) {
+	if len(b) >= hostabi.OutputHeaderSize && len(b) <= hostabi.MaxOutputSize {
+		size, rl := binary.LittleEndian.Uint32(b[0:]), binary.LittleEndian.Uint32(b[20:])
+		if uint64(size) == hostabi.OutputHeaderSize+uint64(rl) && uint64(size) <= uint64(len(b)) {
+			if reason, ok := e.reasons[string(b[hostabi.OutputHeaderSize:size])]; ok {
+				var h [hostabi.OutputHeaderSize]byte
+				copy(h[:], b)
+				binary.LittleEndian.PutUint32(h[0:], hostabi.OutputHeaderSize)
+				binary.LittleEndian.PutUint32(h[20:], 0)
+				d, err := hostabi.DecodeDecision(k, h[:])
+				if err != nil {
+					return hostabi.Decision{}, err
+				}
+				d.Reason = reason
+				return d, nil
+			}
+		}
+	}
+	d, err := hostabi.DecodeDecision(k, b)
 	if err == nil {
 		d.Reason = e.intern(d.Reason)
 	}
-	return d, false, err
+	return d, err
+}
+
+// write puts the input record b into the instance's input buffer, asking
+// hermes_alloc for one first when the instance has none yet or one smaller
+// than b. The module keeps that buffer for the instance's life.
+func (inst *instance) write(st []uint64, b []byte) error {
+	n := uint32(len(b))
+	if inst.inCap < n {
+		capacity := max(n, minInputBuffer)
+		st[0] = uint64(capacity)
+		if err := inst.alloc.CallWithStack(context.Background(), st); err != nil {
+			return fmt.Errorf("%s: %w", hostabi.ExportAlloc, err)
+		}
+		ptr := uint32(st[0])
+		if !inst.mem.Write(ptr, b) {
+			return fmt.Errorf("%s returned [%d, +%d), outside the module's %d-byte memory", hostabi.ExportAlloc, ptr, n, inst.mem.Size())
+		}
+		if uint64(ptr)+uint64(capacity) > uint64(inst.mem.Size()) {
+			return fmt.Errorf("%s(%d) returned [%d, +%d), which ends past the module's %d-byte memory",
+				hostabi.ExportAlloc, capacity, ptr, capacity, inst.mem.Size())
+		}
+		inst.inPtr, inst.inCap = ptr, capacity
+		return nil
+	}
+	if !inst.mem.Write(inst.inPtr, b) { // memory never shrinks: a checked buffer stays inside
+		return fmt.Errorf("input buffer [%d, +%d) is outside the module's %d-byte memory", inst.inPtr, n, inst.mem.Size())
+	}
+	return nil
 }
 
 // intern returns a stored copy of reason: a policy gives few distinct

@@ -23,6 +23,7 @@ type watchdog struct {
 	mu    sync.Mutex
 	mod   api.Module // the module of the call in progress; nil when idle
 	fired bool
+	stale int // firings already on their way for calls that ended in time
 }
 
 func newWatchdog(limit time.Duration) *watchdog {
@@ -35,8 +36,12 @@ func newWatchdog(limit time.Duration) *watchdog {
 func (w *watchdog) fire() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.stale > 0 {
+		w.stale-- // the call it was meant for ended in time; it must not stop the next one
+		return
+	}
 	if w.mod == nil {
-		return // the call ended before the timer could be stopped
+		return
 	}
 	w.fired = true
 	w.mod.CloseWithExitCode(context.Background(), exitTimeout)
@@ -54,9 +59,12 @@ func (w *watchdog) arm(mod api.Module) {
 // that timed out has had its module closed, even if it returned in time to
 // see an answer: the instance must be thrown away either way.
 func (w *watchdog) disarm() bool {
-	w.timer.Stop()
+	stopped := w.timer.Stop()
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if !stopped && !w.fired {
+		w.stale++ // the limit passed as the call returned: fire is on its way
+	}
 	w.mod = nil
 	return w.fired
 }

@@ -8,7 +8,10 @@ import (
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
 )
 
-// input is the buffer hermes_alloc hands out, reused from one decision to the next.
+// input is the buffer hermes_alloc hands out. The host asks for it once per
+// instance and writes every decision's input into it; it stays referenced
+// here (and Go's collector never moves memory), so it remains valid until a
+// later hermes_alloc for a larger input replaces it.
 var input []byte
 
 // pack returns the ptr<<32 | len form of b.
@@ -37,7 +40,7 @@ func exportAlloc(n int32) int32 {
 	if cap(input) < int(n) {
 		input = make([]byte, n)
 	}
-	input = input[:n]
+	input = input[:cap(input)]
 	return int32(uintptr(unsafe.Pointer(&input[0])))
 }
 

@@ -7,10 +7,12 @@
 //   policy("mine", "1.0.0", boot, shutdown, exit);
 //
 // Build with the runtime "stub" and no abort import (see policies/build.sh):
-// the module then imports nothing. Memory: every hermes_alloc starts a new
-// decision and releases everything the previous one allocated, so a
-// long-lived instance never grows. Top-level code must therefore not keep
-// heap objects (string literals and functions are static and fine).
+// the module then imports nothing. Memory: the input buffer hermes_alloc
+// hands out is the first block of the heap and lives as long as the
+// instance; every hermes_decide starts by releasing everything the previous
+// decision allocated (everything after that block), so a long-lived instance
+// never grows. Top-level code must therefore not keep heap objects (string
+// literals and functions are static and fine).
 
 // ABI version spoken: major<<16 | minor.
 const ABI_VERSION: i32 = 0x00010000;
@@ -82,10 +84,16 @@ export class Input {
   phase: u32 = 0;
   uptimeMs: i64 = 0;
   exitCode: i32 = 0;
-  profile: string = "";
+  profilePtr: usize = 0; // the profile's name, UTF-8, in the input record
+  profileLen: u32 = 0;
   history: ExitRecord[] = []; // oldest first
   paramsPtr: usize = 0;
   paramsLen: u32 = 0;
+
+  // The profile's name, decoded when a policy asks for it.
+  get profile(): string {
+    return String.UTF8.decodeUnsafe(this.profilePtr, this.profileLen);
+  }
 
   // The boolean parameter key, or def when absent or not a bool.
   paramBool(key: string, def: bool): bool {
@@ -113,9 +121,9 @@ export class Input {
 
   // findParam returns the address of the value of key when it has type t, else 0.
   private findParam(key: string, t: u8): usize {
-    let k = String.UTF8.encode(key);
-    let kp = changetype<usize>(k);
-    let kl = <u32>k.byteLength;
+    let room = key.length * 3;
+    let kp = heap.alloc(<usize>max(room, 1));
+    let kl = <u32>utf8Into(kp, key, room);
     let p = this.paramsPtr;
     let end = p + this.paramsLen;
     while (p < end) {
@@ -221,12 +229,31 @@ export function hermes_metadata(): i64 {
   return pack(String.UTF8.encode(text + "\n"));
 }
 
+// The input buffer: the first block of the heap, kept for the instance's life.
+let inputPtr: usize = 0;
+let inputCap: usize = 0;
+
+// The host calls it once per instance, and again only for a larger input:
+// the new buffer replaces the old one, which the host no longer uses.
 export function hermes_alloc(len: i32): usize {
-  __reset(); // a new decision: release what the previous one allocated
-  return heap.alloc(<usize>max(len, 1));
+  __reset();
+  inputCap = <usize>max(len, 1);
+  inputPtr = heap.alloc(inputCap);
+  return inputPtr;
+}
+
+// recycle releases everything the previous decision allocated, keeping the
+// input buffer. The stub runtime is a bump allocator: after a reset, the
+// first block of the same size is the input buffer again, at the same
+// address, its bytes untouched (only the block header before it is written).
+function recycle(): void {
+  __reset();
+  if (inputCap != 0 && heap.alloc(inputCap) != inputPtr) unreachable();
 }
 
 export function hermes_decide(kind: i32, ptr: usize, len: i32): i64 {
+  recycle();
+  if (inputCap == 0 || ptr != inputPtr || len < 0 || <usize>len > inputCap) return -2; // not the buffer hermes_alloc handed out
   let f: ((input: Input) => Decision) | null = null;
   if (kind == Kind.Boot) f = bootFn;
   else if (kind == Kind.Shutdown) f = shutdownFn;
@@ -266,7 +293,8 @@ function decode(b: usize, len: u32): Input | null {
   input.exitCode = load<i32>(b, 64);
   let pOff = load<u32>(b, 68), pLen = load<u32>(b, 72);
   if (!inside(pOff, pLen, size)) return null;
-  input.profile = String.UTF8.decodeUnsafe(b + pOff, pLen);
+  input.profilePtr = b + pOff;
+  input.profileLen = pLen;
   let hOff = load<u32>(b, 76), hCount = load<u32>(b, 80);
   if (hCount > MAX_HISTORY || !inside(hOff, hCount * HISTORY_RECORD_SIZE, size)) return null;
   let history = new Array<ExitRecord>(<i32>hCount);
@@ -309,15 +337,9 @@ function paramsWellFormed(p: usize, len: u32): bool {
 }
 
 function encode(d: Decision): i64 {
-  let reason = String.UTF8.encode(d.reason);
-  let rl = reason.byteLength;
-  if (rl > MAX_REASON_LEN) {
-    rl = MAX_REASON_LEN;
-    // do not cut a character in two
-    while (rl > 0 && (load<u8>(changetype<usize>(reason) + rl) & 0xc0) == 0x80) rl--;
-  }
+  let out = heap.alloc(<usize>(OUTPUT_HEADER_SIZE + <u32>MAX_REASON_LEN));
+  let rl = utf8Into(out + OUTPUT_HEADER_SIZE, d.reason, MAX_REASON_LEN);
   let size = OUTPUT_HEADER_SIZE + <u32>rl;
-  let out = heap.alloc(size);
   store<u32>(out, size);
   store<u32>(out, d.action, 4);
   store<u32>(out, d.state, 8);
@@ -325,6 +347,65 @@ function encode(d: Decision): i64 {
   store<i32>(out, d.exitCode, 16);
   store<u32>(out, rl, 20);
   store<i64>(out, d.delayMs, 24);
-  memory.copy(out + OUTPUT_HEADER_SIZE, changetype<usize>(reason), rl);
   return (<i64>out << 32) | <i64>size;
+}
+
+// utf8Into writes s at dst as UTF-8, whole characters only, at most max
+// bytes, and returns how many it wrote. A lone surrogate becomes U+FFFD.
+// Plain ASCII goes four characters per turn of the loop: the host checks
+// its deadline at every turn of every loop, and that check costs far more
+// than the copy.
+function utf8Into(dst: usize, s: string, max: i32): i32 {
+  let src = changetype<usize>(s);
+  let end = src + (<usize>s.length << 1);
+  let n = 0;
+  while (src < end) {
+    if (end - src >= 8 && n + 4 <= max) {
+      let w = load<u64>(src);
+      if ((w & 0xff80ff80ff80ff80) == 0) {
+        store<u32>(dst + n, <u32>(w & 0xff) | <u32>((w >> 8) & 0xff00) |
+          <u32>((w >> 16) & 0xff0000) | <u32>((w >> 24) & 0xff000000));
+        src += 8;
+        n += 4;
+        continue;
+      }
+    }
+    let c = <u32>load<u16>(src);
+    let units: usize = 1;
+    if (c >= 0xd800 && c < 0xe000) {
+      let lo: u32 = end - src >= 4 ? <u32>load<u16>(src, 2) : 0;
+      if (c < 0xdc00 && lo >= 0xdc00 && lo < 0xe000) {
+        c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
+        units = 2;
+      } else {
+        c = 0xfffd;
+      }
+    }
+    let p = dst + n;
+    if (c < 0x80) {
+      if (n + 1 > max) break;
+      store<u8>(p, c);
+      n += 1;
+    } else if (c < 0x800) {
+      if (n + 2 > max) break;
+      store<u8>(p, 0xc0 | (c >> 6));
+      store<u8>(p, 0x80 | (c & 0x3f), 1);
+      n += 2;
+    } else if (c < 0x10000) {
+      if (n + 3 > max) break;
+      store<u8>(p, 0xe0 | (c >> 12));
+      store<u8>(p, 0x80 | ((c >> 6) & 0x3f), 1);
+      store<u8>(p, 0x80 | (c & 0x3f), 2);
+      n += 3;
+    } else {
+      if (n + 4 > max) break;
+      store<u8>(p, 0xf0 | (c >> 18));
+      store<u8>(p, 0x80 | ((c >> 12) & 0x3f), 1);
+      store<u8>(p, 0x80 | ((c >> 6) & 0x3f), 2);
+      store<u8>(p, 0x80 | (c & 0x3f), 3);
+      n += 4;
+    }
+    src += units << 1;
+  }
+  return n;
 }
