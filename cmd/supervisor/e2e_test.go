@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -376,7 +375,7 @@ func TestInit(t *testing.T) {
 	e.ok(0, "profile", "create", "coder")
 	// A gateway that ignores SIGTERM: s6's timeout-kill (stop_grace + 5s) bounds it.
 	cmd := exec.Command(binary, "--config", e.config, "init")
-	var out syncBuffer
+	var out s6test.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.WaitDelay = 5 * time.Second
@@ -413,23 +412,6 @@ func TestInit(t *testing.T) {
 	require.NoError(t, err)
 	ok := exec.Command("s6-svok", slot).Run()
 	assert.Error(t, ok, "s6-supervise still runs on %s", slot)
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // One broken profile (here: runtime files the booting user may not remove)

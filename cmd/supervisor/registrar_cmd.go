@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/signal"
 	"syscall"
 
@@ -27,17 +26,9 @@ func newRegistrarCmd(g *globals) *cobra.Command {
 			"stays root's. Readiness is written to --notify-fd after the first pass.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var notify *os.File
-			if notifyFD >= 0 {
-				if notifyFD <= 2 {
-					return &usageError{fmt.Errorf("--notify-fd %d: must be 3 or more", notifyFD)}
-				}
-				var st syscall.Stat_t
-				if err := syscall.Fstat(notifyFD, &st); err != nil {
-					return &usageError{fmt.Errorf("--notify-fd %d: not an open descriptor: %w", notifyFD, err)}
-				}
-				syscall.CloseOnExec(notifyFD)
-				notify = os.NewFile(uintptr(notifyFD), "notification-fd")
+			notify, err := notifyFile(notifyFD)
+			if err != nil {
+				return err
 			}
 			c, err := g.load()
 			if err != nil {

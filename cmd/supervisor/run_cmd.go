@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"os"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -115,17 +112,9 @@ policy's shutdown decision is made durable, and only then is the signal
 forwarded to the gateway. See supervisor/runner/README.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var notify *os.File
-			if notifyFD >= 0 {
-				if notifyFD <= 2 {
-					return &usageError{fmt.Errorf("--notify-fd %d: must be 3 or more", notifyFD)}
-				}
-				var st syscall.Stat_t
-				if err := syscall.Fstat(notifyFD, &st); err != nil {
-					return &usageError{fmt.Errorf("--notify-fd %d: not an open descriptor: %w", notifyFD, err)}
-				}
-				syscall.CloseOnExec(notifyFD) // never leak s6's descriptor to the gateway
-				notify = os.NewFile(uintptr(notifyFD), "notification-fd")
+			notify, err := notifyFile(notifyFD)
+			if err != nil {
+				return err
 			}
 			ctx := context.Background()
 			o, eng, err := runtimeOptions(ctx, g)

@@ -19,7 +19,7 @@ import (
 type Scanner struct {
 	Dir  string
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *Buffer
 	done chan struct{}
 }
 
@@ -40,7 +40,7 @@ func Start(t testing.TB, dir string) *Scanner {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	s := &Scanner{Dir: dir, out: &syncBuffer{}, done: make(chan struct{})}
+	s := &Scanner{Dir: dir, out: &Buffer{}, done: make(chan struct{})}
 	s.cmd = exec.Command("s6-svscan", dir)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -88,18 +88,20 @@ func (s *Scanner) Done() <-chan struct{} { return s.done }
 // Output is what s6-svscan and its services wrote so far.
 func (s *Scanner) Output() string { return s.out.String() }
 
-type syncBuffer struct {
+// Buffer is a bytes.Buffer safe for one writer and concurrent readers:
+// what a background process or goroutine logs, read by a test.
+type Buffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()

@@ -1,12 +1,10 @@
 package registrar_test
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,27 +21,10 @@ import (
 // hermesUID is the gateway user the tests give slots to.
 const hermesUID = 10000
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 type env struct {
 	home, scandir string
 	conf          config.Config
-	log           *syncBuffer
+	log           *s6test.Buffer
 	tools         *s6.Tools
 }
 
@@ -56,7 +37,7 @@ func newEnv(t *testing.T) *env {
 	}
 	base := t.TempDir()
 	s6test.OpenUp(t, base)
-	e := &env{home: filepath.Join(base, "home"), scandir: filepath.Join(base, "service"), log: &syncBuffer{}, tools: &s6.Tools{}}
+	e := &env{home: filepath.Join(base, "home"), scandir: filepath.Join(base, "service"), log: &s6test.Buffer{}, tools: &s6.Tools{}}
 	require.NoError(t, os.MkdirAll(e.home, 0o755))
 	require.NoError(t, os.Chown(e.home, hermesUID, hermesUID))
 	s6test.Start(t, e.scandir)
