@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"log/slog"
+	"os"
+	"os/signal"
 
 	"github.com/spf13/cobra"
 
@@ -112,6 +114,11 @@ policy's shutdown decision is made durable, and only then is the signal
 forwarded to the gateway. See supervisor/runner/README.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// First of all: a SIGTERM from s6 while the configuration and
+			// the policy load must be decided, not kill this process.
+			sigs := make(chan os.Signal, 8)
+			signal.Notify(sigs, runner.StopSignals...)
+			defer signal.Stop(sigs)
 			notify, err := notifyFile(notifyFD)
 			if err != nil {
 				return err
@@ -122,7 +129,7 @@ forwarded to the gateway. See supervisor/runner/README.md.`,
 				return err
 			}
 			defer eng.Close(ctx)
-			o.Notify = notify
+			o.Notify, o.Signals = notify, sigs
 			code, err := runner.Run(ctx, o)
 			return withCode(code, err)
 		},

@@ -47,6 +47,10 @@ type Options struct {
 	Stdout  io.Writer        // the gateway's output; nil = os.Stdout
 	Stderr  io.Writer        // nil = os.Stderr
 	Markers time.Duration    // planned-stop marker TTL; 0 = state.DefaultMarkerTTL
+	// Signals delivers StopSignals (Run only). The command subscribes
+	// before it loads the configuration and the policy, so that a stop
+	// arriving meanwhile is not fatal to the process; nil = Run subscribes.
+	Signals chan os.Signal
 }
 
 func (o *Options) now() time.Time {
@@ -110,6 +114,10 @@ func markerNote(trigger hostabi.Trigger, m state.Marker) func(*journal.Entry) {
 	}
 }
 
+// StopSignals are the signals "supervisor run" handles: SIGTERM, SIGINT and
+// SIGQUIT stop the gateway; SIGHUP is forwarded to it.
+var StopSignals = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP}
+
 // life is one gateway life.
 type life struct {
 	o       *Options
@@ -138,9 +146,13 @@ func Run(ctx context.Context, o Options) (int, error) {
 	argv := GatewayCommand(o.Config.Gateway, o.Paths.Name)
 	// Signals are caught from the start: a stop that arrives while the
 	// gateway starts is still classified and persisted.
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP)
-	defer signal.Stop(sigs)
+	sigs := o.Signals
+	if sigs == nil {
+		ch := make(chan os.Signal, 8)
+		signal.Notify(ch, StopSignals...)
+		defer signal.Stop(ch)
+		sigs = ch
+	}
 
 	self, err := state.Self()
 	if err != nil {
@@ -175,6 +187,16 @@ func Run(ctx context.Context, o Options) (int, error) {
 			}
 		}
 		l.ledger.RestartNotBefore = time.Time{}
+	}
+
+	// A stop that arrived while this process started (s6 reports a service
+	// up as soon as it runs) is decided before any gateway is started.
+	select {
+	case s := <-sigs:
+		if s != syscall.SIGHUP {
+			return l.stop(ctx, s.(syscall.Signal), self), nil
+		}
+	default:
 	}
 
 	pr, pw, err := os.Pipe()

@@ -2,8 +2,11 @@ package runner
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +20,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
+	"github.com/hermes-supervisor/hermes-supervisor/policy"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
 )
@@ -400,4 +406,33 @@ func TestReadyAfterWithoutNotification(t *testing.T) {
 	assert.NotContains(t, e.eventLines(), "ready")
 	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
 	assert.Equal(t, 1, s.wait(t))
+}
+
+// A stop signal that reaches "supervisor run" while it is still starting
+// (s6 reports the service up as soon as the process runs) is decided and
+// persisted, and no gateway is started at all.
+func TestStopBeforeTheGatewayStarts(t *testing.T) {
+	e := newEnv(t, profile.Root, nil, "")
+	c, err := config.Load(e.cfg, config.Overrides{})
+	require.NoError(t, err)
+	po, err := supervisor.PolicyOptions(c, nil)
+	require.NoError(t, err)
+	eng, err := policy.Open(context.Background(), po)
+	require.NoError(t, err)
+	defer eng.Close(context.Background())
+
+	sigs := make(chan os.Signal, 1)
+	sigs <- syscall.SIGTERM // arrived while the configuration and the policy loaded
+	var stderr strings.Builder
+	code, err := Run(context.Background(), Options{Config: c, Paths: e.p, Engine: eng, Signals: sigs,
+		Log: slog.New(slog.NewTextHandler(&stderr, nil)), Stdout: io.Discard, Stderr: io.Discard})
+	require.NoError(t, err)
+	assert.Equal(t, 1, code, "a plain signal: revive me")
+	f, err := state.Read(e.p.State)
+	require.NoError(t, err)
+	assert.Equal(t, hostabi.StateRunning, f.Gateway(), "the decided state is persisted: %s", stderr.String())
+	assert.NoFileExists(t, e.events, "no gateway was started")
+	prior, err := state.PriorExit(e.p.Lifecycle)
+	require.NoError(t, err)
+	assert.Equal(t, hostabi.PriorExitClean, prior, "a decided stop is a clean exit path")
 }
