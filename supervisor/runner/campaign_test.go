@@ -1,0 +1,86 @@
+package runner
+
+import (
+	"math/rand/v2"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
+)
+
+// TestPlantedMarkerNotHonoured: a marker written by another user (uid
+// 10000) naming a root process (PID 1, with its true start time) is not
+// honoured: "honoured" means the stop is taken as an operator's (stopped
+// persisted, exit 0), which only the process the marker names may do. The
+// supervisor that receives SIGTERM persists running, exits 1, removes the
+// marker, and never signals the process named.
+func TestPlantedMarkerNotHonoured(t *testing.T) {
+	e := newEnv(t, profile.Root, []string{"-term-exit", "0"}, "")
+	s := e.start()
+	s.waitReady(t)
+	init, err := state.ProcOf(1)
+	require.NoError(t, err)
+	_, err = state.WriteMarker(e.p.Marker, init, state.IntentStop, time.Now())
+	require.NoError(t, err)
+	require.NoError(t, os.Lchown(e.p.Marker, 10000, 10000))
+	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
+	assert.Equal(t, 1, s.wait(t), s.stderr.String())
+	f := e.state()
+	assert.Equal(t, "running", f.GatewayState)
+	assert.Equal(t, "running", f.DesiredState)
+	assert.Equal(t, hostabi.TriggerSignal.String(), f.Trigger)
+	_, err = os.Lstat(e.p.Marker)
+	assert.ErrorIs(t, err, os.ErrNotExist, "the planted marker is removed")
+	again, err := state.ProcOf(1)
+	require.NoError(t, err)
+	assert.Equal(t, init, again, "PID 1 untouched")
+}
+
+// TestKilledDuringShutdown: SIGKILL of "supervisor run" at a random point
+// of its shutdown path (an operator stop: the previous state is running,
+// the decided one stopped), 100 trials. The state file is always whole:
+// the previous state or the decided one, never torn or missing.
+func TestKilledDuringShutdown(t *testing.T) {
+	trials := 100
+	if testing.Short() {
+		trials = 10
+	}
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 6))
+	seen := map[string]int{}
+	for i := range trials {
+		e := newEnv(t, profile.Root, []string{"-term-exit", "0"}, "")
+		s := e.start()
+		s.waitReady(t)
+		require.Equal(t, "running", e.state().GatewayState)
+		_, err := state.WriteMarkerFor(e.p.Marker, s.cmd.Process.Pid, state.IntentStop, time.Now())
+		require.NoError(t, err)
+		delay := time.Duration(rng.IntN(8000)) * time.Microsecond
+		require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
+		time.Sleep(delay)
+		s.cmd.Process.Signal(syscall.SIGKILL)
+		s.wait(t)
+		f, err := state.Read(e.p.State)
+		require.NoError(t, err, "trial %d (kill after %s): the state file is torn or unreadable", i, delay)
+		require.True(t, f.Present, "trial %d (kill after %s): the state file is missing", i, delay)
+		switch f.GatewayState {
+		case "running":
+			seen["previous"]++
+		case "stopped":
+			assert.Equal(t, "stopped", f.DesiredState, "trial %d: a decided state is written whole", i)
+			seen["decided"]++
+		default:
+			t.Fatalf("trial %d (kill after %s): gateway_state %q is neither the previous nor the decided state", i, delay, f.GatewayState)
+		}
+		if pid, _ := state.ReadPid(e.p.Pid); pid > 0 {
+			syscall.Kill(-pid, syscall.SIGKILL)
+		}
+	}
+	t.Logf("%d trials: %v", trials, seen)
+}

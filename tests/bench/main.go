@@ -1,0 +1,314 @@
+// Command bench runs the product's benchmarks several times, each with the
+// reference it is compared with, and writes a report: the machine, then
+// every figure as a median with min and max over the runs and its ratio to
+// the reference measured in the same run. tests/bench.sh runs it from the
+// module root:
+//
+//	go run ./tests/bench [-count 5] [-out BENCHMARKS.md]
+//
+// It drives `go test -bench` and parses its output; it must not import the
+// product's packages.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// job is one `go test -bench` invocation; its results are keyed by tag.
+type job struct {
+	tag, pkg, bench, benchtime string
+	env                        []string
+}
+
+// figure is one line of the report.
+type figure struct {
+	section, name string
+	key           string  // tag|Benchmark|unit of the value
+	scale         float64 // value * scale is shown
+	unit          string
+	ref, refName  string // key of the reference, its description
+	refScale      float64
+	lowerIsBetter bool
+}
+
+var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
+
+func main() {
+	count := flag.Int("count", 5, "runs of every benchmark")
+	out := flag.String("out", "BENCHMARKS.md", "the report file")
+	raw := flag.String("raw", "tests/bench/last-run.txt", "where the raw go test output goes")
+	flag.Parse()
+	if err := run(*count, *out, *raw); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(count int, out, rawPath string) error {
+	if _, err := os.Stat("go.mod"); err != nil {
+		return fmt.Errorf("run from the module root (go.mod not found): %w", err)
+	}
+	tmp, err := os.MkdirTemp("", "hermes-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	wasm := filepath.Join(tmp, "crashloop.wasm")
+	fmt.Fprintln(os.Stderr, "bench: building policies/examples/crashloop with `supervisor policy build`")
+	if b, err := exec.Command("go", "run", "./cmd/supervisor", "policy", "build", "policies/examples/crashloop", "-o", wasm).CombinedOutput(); err != nil {
+		return fmt.Errorf("policy build: %w: %s", err, b)
+	}
+	mod := "HERMES_POLICY_BENCH=" + wasm
+	jobs := []job{
+		{"default", "./policy/fallback", "^BenchmarkDefault", "", nil},
+		{"host", "./policy", "^(BenchmarkDecideNative|BenchmarkModuleFile)$", "", []string{mod}},
+		{"boot", "./supervisor/boot", "^BenchmarkBoot(10|100|1000)$", "", nil},
+		{"journal", "./supervisor/journal", "^BenchmarkAppend$", "", nil},
+		{"stop20", "./supervisor/runner", "^BenchmarkStopToDurable20$", "1x", nil},
+		{"stop1", "./supervisor/runner", "^BenchmarkStopToDurable20$", "5x", []string{"HERMES_BENCH_GATEWAYS=1"}},
+		{"rss", "./supervisor/runner", "^(BenchmarkIdleRSS|BenchmarkIdleRSSModule|BenchmarkS6SuperviseRSS)$", "1x", []string{mod}},
+		{"container", "./tests/e2e", "^BenchmarkContainerStop20(Floor)?$", "1x", nil},
+	}
+	var rawOut bytes.Buffer
+	vals := map[string][]float64{}
+	started := time.Now()
+	for _, j := range jobs {
+		args := []string{"test", "-run", "^$", "-bench", j.bench, "-count", strconv.Itoa(count)}
+		if j.benchtime != "" {
+			args = append(args, "-benchtime", j.benchtime)
+		}
+		args = append(args, j.pkg)
+		fmt.Fprintf(os.Stderr, "bench: [%s] go %s\n", j.tag, strings.Join(args, " "))
+		cmd := exec.Command("go", args...)
+		cmd.Env = append(os.Environ(), j.env...)
+		var b bytes.Buffer
+		cmd.Stdout, cmd.Stderr = io.MultiWriter(&b, &rawOut), io.MultiWriter(&b, &rawOut)
+		fmt.Fprintf(&rawOut, "### [%s] %s go %s\n", j.tag, strings.Join(j.env, " "), strings.Join(args, " "))
+		if err := cmd.Run(); err != nil {
+			os.WriteFile(rawPath, rawOut.Bytes(), 0o644)
+			return fmt.Errorf("[%s] go test: %w (output in %s)", j.tag, err, rawPath)
+		}
+		parse(j.tag, &b, vals)
+	}
+	if err := os.WriteFile(rawPath, rawOut.Bytes(), 0o644); err != nil {
+		return err
+	}
+	rep := report(count, vals, time.Since(started), rawPath)
+	if err := os.WriteFile(out, []byte(rep), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "bench: wrote %s (raw output in %s)\n", out, rawPath)
+	return nil
+}
+
+// parse collects every metric of every benchmark line under tag|name|unit.
+func parse(tag string, r io.Reader, vals map[string][]float64) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		m := benchLine.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		f := strings.Fields(m[2])
+		for i := 0; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				continue
+			}
+			k := tag + "|" + m[1] + "|" + f[i+1]
+			vals[k] = append(vals[k], v)
+		}
+	}
+}
+
+type stat struct{ med, min, max float64 }
+
+func stats(v []float64) (stat, bool) {
+	if len(v) == 0 {
+		return stat{}, false
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	med := s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return stat{med, s[0], s[len(s)-1]}, true
+}
+
+func figures() []figure {
+	const ms, us = 1e-6, 1e-3
+	native := "host|BenchmarkDecideNative|ns/op"
+	return []figure{
+		{"Decision latency (warm instance)", "native fallback (the floor)", native, 1, "ns", "", "", 0, true},
+		{"Decision latency (warm instance)", "default policy, wasm", "default|BenchmarkDefaultDecideWarm|ns/op", 1, "ns", native, "native fallback", 1, true},
+		{"Decision latency (warm instance)", "Go-built policy (crashloop), wasm", "host|BenchmarkModuleFile/DecideWarm|ns/op", 1, "ns", native, "native fallback", 1, true},
+		{"First decision (Open + one decision, fresh engine)", "default, no cache", "default|BenchmarkDefaultFirstDecision/no-cache|ns/op", ms, "ms", "default|BenchmarkDefaultFirstDecision/warm-cache|ns/op", "default, warm cache", ms, true},
+		{"First decision (Open + one decision, fresh engine)", "default, warm cache", "default|BenchmarkDefaultFirstDecision/warm-cache|ns/op", ms, "ms", "default|BenchmarkDefaultDecideWarm|ns/op", "default, warm instance", ms, true},
+		{"First decision (Open + one decision, fresh engine)", "Go-built, no cache", "host|BenchmarkModuleFile/FirstDecision/no-cache|ns/op", ms, "ms", "default|BenchmarkDefaultFirstDecision/no-cache|ns/op", "default, no cache", ms, true},
+		{"First decision (Open + one decision, fresh engine)", "Go-built, warm cache", "host|BenchmarkModuleFile/FirstDecision/warm-cache|ns/op", ms, "ms", "default|BenchmarkDefaultFirstDecision/warm-cache|ns/op", "default, warm cache", ms, true},
+		{"Memory held per open engine", "default, heap", "default|BenchmarkDefaultMemoryHeld|heap-bytes/engine", 1.0 / 1024, "KiB", "", "", 0, true},
+		{"Memory held per open engine", "Go-built, heap", "host|BenchmarkModuleFile/MemoryHeld|heap-bytes/engine", 1.0 / 1024, "KiB", "default|BenchmarkDefaultMemoryHeld|heap-bytes/engine", "default, heap", 1.0 / 1024, true},
+		{"Memory held per open engine", "default, RSS", "default|BenchmarkDefaultMemoryHeld|rss-bytes/engine", 1.0 / 1024, "KiB", "", "", 0, true},
+		{"Memory held per open engine", "Go-built, RSS", "host|BenchmarkModuleFile/MemoryHeld|rss-bytes/engine", 1.0 / 1024, "KiB", "default|BenchmarkDefaultMemoryHeld|rss-bytes/engine", "default, RSS", 1.0 / 1024, true},
+		{"`supervisor boot` (warm policy, slots on tmpfs)", "10 profiles (+ default), whole boot", "boot|BenchmarkBoot10|ns/op", ms, "ms", "", "", 0, true},
+		{"`supervisor boot` (warm policy, slots on tmpfs)", "100 profiles, whole boot", "boot|BenchmarkBoot100|ns/op", ms, "ms", "boot|BenchmarkBoot10|ns/op", "10 profiles", ms, true},
+		{"`supervisor boot` (warm policy, slots on tmpfs)", "1000 profiles, whole boot", "boot|BenchmarkBoot1000|ns/op", ms, "ms", "boot|BenchmarkBoot100|ns/op", "100 profiles", ms, true},
+		{"`supervisor boot` (warm policy, slots on tmpfs)", "per profile, 10", "boot|BenchmarkBoot10|ns/op", us / 11, "µs", "", "", 0, true},
+		{"`supervisor boot` (warm policy, slots on tmpfs)", "per profile, 100", "boot|BenchmarkBoot100|ns/op", us / 101, "µs", "boot|BenchmarkBoot10|ns/op", "per profile, 10", us / 11, true},
+		{"`supervisor boot` (warm policy, slots on tmpfs)", "per profile, 1000", "boot|BenchmarkBoot1000|ns/op", us / 1001, "µs", "boot|BenchmarkBoot10|ns/op", "per profile, 10", us / 11, true},
+		{"Stop signal -> durable state", "1 gateway, p50 (signal sent -> gateway got it)", "stop1|BenchmarkStopToDurable20|p50-ms", 1, "ms", "stop1|BenchmarkStopToDurable20|floor-p50-ms", "one durable write, p50", 1, true},
+		{"Stop signal -> durable state", "1 gateway, p99", "stop1|BenchmarkStopToDurable20|p99-ms", 1, "ms", "stop1|BenchmarkStopToDurable20|floor-p99-ms", "one durable write, p99", 1, true},
+		{"Stop signal -> durable state", "20 gateways at once, p50", "stop20|BenchmarkStopToDurable20|p50-ms", 1, "ms", "stop20|BenchmarkStopToDurable20|floor-p50-ms", "20 durable writes at once, p50", 1, true},
+		{"Stop signal -> durable state", "20 gateways at once, p99", "stop20|BenchmarkStopToDurable20|p99-ms", 1, "ms", "stop20|BenchmarkStopToDurable20|floor-p99-ms", "20 durable writes at once, p99", 1, true},
+		{"Stop signal -> durable state", "20 at once, in-process p99 (signal handled -> durable)", "stop20|BenchmarkStopToDurable20|in-proc-p99-ms", 1, "ms", "stop20|BenchmarkStopToDurable20|floor-p99-ms", "20 durable writes at once, p99", 1, true},
+		{"Container stop, 20 gateways", "SIGTERM to PID 1 -> every state durable, PID 1 exited", "container|BenchmarkContainerStop20|stop-ms", 1, "ms", "container|BenchmarkContainerStop20Floor|stop-ms", "bare s6-svscan, 20 sleep services", 1, true},
+		{"Idle RSS per gateway", "`supervisor run`, default policy", "rss|BenchmarkIdleRSS|rss-MiB", 1, "MiB", "rss|BenchmarkS6SuperviseRSS|rss-MiB", "s6-supervise", 1, true},
+		{"Idle RSS per gateway", "`supervisor run`, Go-built policy", "rss|BenchmarkIdleRSSModule|rss-MiB", 1, "MiB", "rss|BenchmarkS6SuperviseRSS|rss-MiB", "s6-supervise", 1, true},
+		{"Idle RSS per gateway", "s6-supervise (the floor)", "rss|BenchmarkS6SuperviseRSS|rss-MiB", 1, "MiB", "", "", 0, true},
+		{"Decision journal", "one append (exit decision, 8 history records)", "journal|BenchmarkAppend|ns/op", us, "µs", "stop1|BenchmarkStopToDurable20|floor-p50-ms", "one durable write, p50", 1000, true},
+	}
+}
+
+func num(v float64) string {
+	switch a := v; {
+	case a >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case a >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	default:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
+}
+
+func report(count int, vals map[string][]float64, took time.Duration, rawPath string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Benchmarks\n\nGenerated by `bash tests/bench.sh` (`go run ./tests/bench -count %d`) in %s.\n", count, took.Round(time.Second))
+	b.WriteString("Every figure is the median of the runs with [min, max]; the ratio is that median over the median of its reference, measured in the same run on the same machine. Raw `go test` output: `" + rawPath + "`.\n\n")
+	b.WriteString("## Machine\n\n")
+	for _, l := range machine() {
+		fmt.Fprintf(&b, "- %s\n", l)
+	}
+	section := ""
+	missing := 0
+	for _, f := range figures() {
+		if f.section != section {
+			section = f.section
+			fmt.Fprintf(&b, "\n## %s\n\n| figure | median | [min, max] | reference | ratio |\n|---|---|---|---|---|\n", section)
+		}
+		s, ok := stats(vals[f.key])
+		if !ok {
+			missing++
+			fmt.Fprintf(&b, "| %s | missing (%s) | | | |\n", f.name, f.key)
+			continue
+		}
+		ref, ratio := "—", "—"
+		if f.ref != "" {
+			if r, ok := stats(vals[f.ref]); ok {
+				ref = fmt.Sprintf("%s: %s %s", f.refName, num(r.med*f.refScale), f.unit)
+				ratio = fmt.Sprintf("%.2f×", s.med*f.scale/(r.med*f.refScale))
+			} else {
+				ref = f.refName + ": missing"
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %s %s | [%s, %s] | %s | %s |\n", f.name, num(s.med*f.scale), f.unit, num(s.min*f.scale), num(s.max*f.scale), ref, ratio)
+	}
+	b.WriteString(notes)
+	if missing > 0 {
+		fmt.Fprintf(os.Stderr, "bench: %d figures missing from the output\n", missing)
+	}
+	return b.String()
+}
+
+const notes = `
+## What each figure measures
+
+- Decision latency: ` + "`Engine.Decide`" + ` on a warm instance, a shutdown decision on a running gateway (policy/internal/bench); the floor is ` + "`fallback.Decide`" + `, the same table in Go.
+- First decision: ` + "`policy.Open`" + ` plus one decision in a fresh engine inside the benchmark process, with no compilation cache and with a warm one (what ` + "`supervisor run`" + ` pays when it starts, minus process start).
+- Boot: ` + "`boot.Run`" + ` over N named profiles plus default (a third running, a third stopped, a third without state), policy already open, a fresh scan directory on /dev/shm each time.
+- Stop signal -> durable state: SIGTERM to ` + "`supervisor run`" + ` until the stand-in gateway receives the forwarded signal, which happens only after the decided state is fsynced; the reference is as many goroutines making a state-sized file durable at once (temporary file, fsync, rename, fsync of the directory) on the same disk. 1 gateway: five stops per run; 20: twenty at once.
+- Container stop: the simulated container (PID namespace, tmpfs scan directory) running ` + "`supervisor init`" + ` with 20 started gateways; SIGTERM to PID 1 until it exits; every state file is checked afterwards (trigger=signal). The reference is a bare s6-svscan PID 1 with 20 ` + "`sleep`" + ` services.
+- Idle RSS: VmRSS of ` + "`supervisor run`" + ` 0.5 s after its gateway is ready; the floor is VmRSS of s6-supervise supervising ` + "`sleep`" + `.
+`
+
+func machine() []string {
+	sh := func(name string, args ...string) string {
+		out, err := exec.Command(name, args...).Output()
+		if err != nil {
+			return "unknown (" + name + ": " + err.Error() + ")"
+		}
+		return strings.TrimSpace(string(out))
+	}
+	var cpu, mem string
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "model name"); ok {
+				cpu = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "MemTotal:"); ok {
+				kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+				mem = fmt.Sprintf("%.1f GiB", kb/1024/1024)
+			}
+		}
+	}
+	tmp := os.TempDir()
+	fs := sh("findmnt", "-n", "-o", "SOURCE,FSTYPE", "-T", tmp)
+	disk := diskType(strings.Fields(fs))
+	return []string{
+		"date: " + time.Now().UTC().Format(time.RFC3339),
+		"commit: " + sh("git", "rev-parse", "--short", "HEAD"),
+		fmt.Sprintf("nproc: %s (GOMAXPROCS %d), CPU: %s", sh("nproc"), runtime.GOMAXPROCS(0), cpu),
+		"memory: " + mem,
+		"kernel: " + sh("uname", "-srm"),
+		fmt.Sprintf("disk under %s (where the benchmarks write): %s; %s", tmp, fs, disk),
+		"go: " + sh("go", "version"),
+		"s6: " + s6Version(),
+	}
+}
+
+// diskType says whether the block device behind a mount is rotational.
+func diskType(f []string) string {
+	if len(f) < 2 {
+		return "type unknown"
+	}
+	if f[1] == "tmpfs" {
+		return "memory (tmpfs)"
+	}
+	dev := filepath.Base(f[0])
+	out, err := exec.Command("lsblk", "-n", "-d", "-o", "ROTA,TYPE,MODEL", "-s", "/dev/"+dev).Output()
+	if err != nil {
+		return "device type unknown (lsblk: " + err.Error() + ")"
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	last := strings.Fields(lines[len(lines)-1])
+	if len(last) > 0 && last[0] == "0" {
+		return "non-rotational (SSD/NVMe/virtual): lsblk " + strings.Join(last, " ")
+	}
+	return "rotational: lsblk " + strings.Join(last, " ")
+}
+
+func s6Version() string {
+	out, err := exec.Command("dpkg-query", "-W", "-f", "${Version}", "s6").Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(out))
+}
