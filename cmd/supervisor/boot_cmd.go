@@ -51,6 +51,13 @@ func runBoot(ctx context.Context, g *globals, c config.Config, dryRun bool) ([]b
 	if err != nil {
 		return nil, err
 	}
+	if !dryRun {
+		// Before anything writes to the volume (the policy cache, the
+		// slots' log directories): a read-only volume boots nothing.
+		if err := boot.CheckVolume(c.Home); err != nil {
+			return nil, err
+		}
+	}
 	log := slog.New(slog.NewTextHandler(g.stderr, nil))
 	if !dryRun && os.Geteuid() == 0 && c.Gateway.User != "" {
 		// The gateways' supervisors run as the gateway user: give it a

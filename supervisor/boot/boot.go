@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
@@ -143,6 +144,9 @@ func Run(ctx context.Context, o Options) ([]Outcome, error) {
 		return nil, fmt.Errorf("boot: %w", err)
 	}
 	if !o.DryRun {
+		if err := CheckVolume(c.Home); err != nil {
+			return nil, err
+		}
 		if err := os.MkdirAll(c.Scandir, 0o755); err != nil {
 			return nil, fmt.Errorf("boot: create scan directory %s: %w", c.Scandir, err)
 		}
@@ -258,6 +262,9 @@ func bootOne(ctx context.Context, o Options, name string) Outcome {
 		out.Warnings = append(out.Warnings, w)
 	}
 	if !o.DryRun {
+		if readOnly(p.Dir) {
+			return fail(fmt.Errorf("boot: profile directory %s is on a read-only file system: its state could not be recorded, so its gateway is not started; remount it read-write and run boot again: %w", p.Dir, ErrReadOnly))
+		}
 		if err := o.Store.Sweep(p, o.Now); err != nil {
 			return fail(err)
 		}
@@ -393,6 +400,30 @@ func globalArgs(c config.Config, exe string) ([]string, error) {
 	}
 	return append(global, "--home", home, "--scandir", scandir), nil
 }
+
+// ErrReadOnly is wrapped when the volume, or a profile's directory on it,
+// is on a read-only file system.
+var ErrReadOnly = errors.New("read-only file system")
+
+// CheckVolume fails with ErrReadOnly when home is on a read-only file
+// system. Boot then does nothing at all: a gateway started there could
+// record neither its state nor, at shutdown, the decision that must
+// survive the restart, and the boot log could not say why it is down.
+func CheckVolume(home string) error {
+	if readOnly(home) {
+		return fmt.Errorf("boot: the volume %s is on a read-only file system: no state can be recorded there, so nothing was booted (no slot published, no gateway started); remount it read-write and run boot again: %w", home, ErrReadOnly)
+	}
+	return nil
+}
+
+// readOnly reports whether dir is on a read-only file system: access(2)
+// answers EROFS for a write there, whoever asks (root included).
+func readOnly(dir string) bool {
+	return errors.Is(syscall.Access(dir, wOK), syscall.EROFS)
+}
+
+// wOK is access(2)'s W_OK.
+const wOK = 0x2
 
 // checkLogPath refuses a gateway log directory reached through a symlink
 // below home. The volume belongs to the gateway user, and publishing as
