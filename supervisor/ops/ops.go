@@ -223,6 +223,11 @@ func (o *Ops) Start(ctx context.Context, name string) error {
 	}
 	// s6 gave up on it before it became ready: the gateway exited and its
 	// policy said to keep it down (or it keeps crashing).
+	if f, ferr := state.Read(t.paths.State); ferr == nil && f.Desired() == hostabi.StateStopped {
+		// Stopped on purpose while this start waited: most often a
+		// concurrent `gateway stop`, which records stopped first.
+		return fmt.Errorf("gateway %q was stopped while this start waited for it to become ready: desired_state is now stopped (another command stopped it, or its policy did); run `supervisor -p %s gateway start` again to start it", name, name)
+	}
 	if st, serr := o.Tools.Status(ctx, t.slot); serr == nil && !st.Up {
 		last := fmt.Sprintf("exit code %d", st.ExitCode)
 		if st.Signal != 0 {
