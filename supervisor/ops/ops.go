@@ -217,16 +217,23 @@ func (o *Ops) Start(ctx context.Context, name string) error {
 	if err := o.ensureSlot(ctx, t); err != nil {
 		return err
 	}
-	err = o.Tools.Control(ctx, t.slot, s6.Up, o.wait(t, false))
+	return o.awaitUp(ctx, t, "start", o.Tools.Control(ctx, t.slot, s6.Up, o.wait(t, false)))
+}
+
+// awaitUp turns the error of a start or restart that waited for the
+// gateway to come up and be ready (err, from s6) into one the operator can
+// act on.
+func (o *Ops) awaitUp(ctx context.Context, t target, verb string, err error) error {
+	name := t.paths.Name
 	if err == nil || errors.Is(err, s6.ErrTimeout) || errors.Is(err, s6.ErrPermission) || errors.Is(err, s6.ErrNotRunning) {
 		return err
 	}
 	// s6 gave up on it before it became ready: the gateway exited and its
 	// policy said to keep it down (or it keeps crashing).
 	if f, ferr := state.Read(t.paths.State); ferr == nil && f.Desired() == hostabi.StateStopped {
-		// Stopped on purpose while this start waited: most often a
+		// Stopped on purpose while we waited: most often a
 		// concurrent `gateway stop`, which records stopped first.
-		return fmt.Errorf("gateway %q was stopped while this start waited for it to become ready: desired_state is now stopped (another command stopped it, or its policy did); run `supervisor -p %s gateway start` again to start it", name, name)
+		return fmt.Errorf("gateway %q was stopped while this %s waited for it to become ready: desired_state is now stopped (another command stopped it, or its policy did); run `supervisor -p %s gateway start` again to start it", name, verb, name)
 	}
 	if st, serr := o.Tools.Status(ctx, t.slot); serr == nil && !st.Up {
 		last := fmt.Sprintf("exit code %d", st.ExitCode)
@@ -303,5 +310,5 @@ func (o *Ops) Restart(ctx context.Context, name string) error {
 	if _, err := state.WriteMarkerFor(t.paths.Marker, st.Pid, state.IntentRestart, o.now()); err != nil && !errors.Is(err, state.ErrNoProcess) {
 		return err
 	}
-	return o.Tools.Control(ctx, t.slot, s6.Restart, o.wait(t, true))
+	return o.awaitUp(ctx, t, "restart", o.Tools.Control(ctx, t.slot, s6.Restart, o.wait(t, true)))
 }
