@@ -208,6 +208,7 @@ func (o *Ops) Start(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	defer tidyMarker(t)
 	if err := o.checkScanning(t.config.Scandir); err != nil {
 		return err
 	}
@@ -245,6 +246,26 @@ func (o *Ops) awaitUp(ctx context.Context, t target, verb string, err error) err
 	return fmt.Errorf("gateway %q did not become ready: %w", name, err)
 }
 
+// tidyMarker removes a planned-stop marker that names a process that is
+// gone (or is malformed): it can never be honoured. Under concurrent
+// commands a stop or restart can name a supervised process that another
+// command's signal already sent into its shutdown, which never reads it.
+// Start, stop and restart tidy once s6 has answered, so the last command
+// leaves no such marker behind; a marker naming a live process is left to
+// it. A failure to remove (another user's marker) is left to boot's sweep.
+func tidyMarker(t target) {
+	m, j, _ := state.ReadMarker(t.paths.Marker)
+	if j == state.MarkerAbsent {
+		return
+	}
+	if j != state.MarkerMalformed {
+		if live, err := state.ProcOf(m.TargetPid); err == nil && live == m.Target() {
+			return
+		}
+	}
+	_ = os.Remove(t.paths.Marker)
+}
+
 // Stop stops the gateway as an operator: it writes the planned-stop marker
 // naming the supervised process, records desired_state=stopped, then asks
 // s6 to take the slot down and waits until it is down and finished.
@@ -253,6 +274,7 @@ func (o *Ops) Stop(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	defer tidyMarker(t)
 	ok, err := slotExists(t)
 	if err != nil {
 		return err
@@ -287,6 +309,7 @@ func (o *Ops) Restart(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	defer tidyMarker(t)
 	ok, err := slotExists(t)
 	if err != nil {
 		return err
