@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hermes-supervisor/hermes-supervisor/s6"
 	"github.com/hermes-supervisor/hermes-supervisor/s6/s6test"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/ops"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
@@ -471,7 +473,9 @@ func TestUnprivilegedOperatorWithRegistrar(t *testing.T) {
 	s6test.Start(t, e.scandir)
 	reg := filepath.Join(e.scandir, "hermes-registrar")
 	require.FileExists(t, filepath.Join(reg, "run"))
-	require.NoError(t, exec.Command("s6-svwait", "-U", "-t", "20000", reg).Run(), "the registrar never came up and ready")
+	// s6.Tools.Wait first waits for s6-svscan to start the slot's
+	// supervisor (its status file); s6-svwait alone fails at once before.
+	require.NoError(t, (&s6.Tools{}).Wait(context.Background(), reg, 'U', 20*time.Second), "the registrar never came up and ready")
 	fi, err := os.Stat(e.scandir)
 	require.NoError(t, err)
 	require.Equal(t, uint32(0), fi.Sys().(*syscall.Stat_t).Uid, "the scan directory stays root's")
