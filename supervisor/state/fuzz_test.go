@@ -68,8 +68,11 @@ func FuzzReadLedger(f *testing.F) {
 	f.Add([]byte(`{"phase":"running","supervisor_pid":1,"supervisor_start_time":2,"started_at":"2026-11-25T21:00:00Z"}`))
 	f.Add([]byte(`{"phase":"exited","exit_code":1,"signal":15}`))
 	f.Add([]byte(`{"phase":"crashed"}`))
+	// One directory for every input of this worker: a fresh temporary
+	// directory per input made the target disk-bound (a few hundred a second).
+	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		path := filepath.Join(t.TempDir(), "gateway.lifecycle.json")
+		path := filepath.Join(dir, "gateway.lifecycle.json")
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -90,8 +93,11 @@ func FuzzReadHistory(f *testing.F) {
 	f.Add([]byte(`{"exits":[{"time":"2026-11-25T21:00:00Z","uptime_ms":1000,"exit_code":1,"signal":0,"trigger":"exit","verdict":"restart"}]}`))
 	f.Add([]byte(`{"exits":null}`))
 	f.Add([]byte(`{"exits":[{"uptime_ms":-9223372036854775808,"trigger":"bogus"}]}`))
+	// One directory for every input of this worker: a fresh temporary
+	// directory per input made the target disk-bound (a few hundred a second).
+	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		path := filepath.Join(t.TempDir(), "gateway.exits.json")
+		path := filepath.Join(dir, "gateway.exits.json")
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
