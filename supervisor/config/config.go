@@ -483,10 +483,21 @@ func (c *Config) Value(key string) any {
 }
 
 // oneLine flattens a TOML parse error (which may span lines) to one line.
+// The parser's message may quote the offending input, newline included;
+// escape control characters so the error stays one line.
 func oneLine(err error) string {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
-		return fmt.Sprintf("line %d: %s", pe.Position.Line, pe.Message)
+		return fmt.Sprintf("line %d: %s", pe.Position.Line, escapeControls(pe.Message))
 	}
 	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+func escapeControls(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, strings.NewReplacer("\n", `\n`, "\r", `\r`, "\t", `\t`).Replace(s))
 }
