@@ -105,22 +105,9 @@ func writeAtomic(path string, data []byte, perm os.FileMode, durable bool) error
 	if fi, err := os.Lstat(path); err == nil && fi.IsDir() {
 		return fmt.Errorf("state: write %s: %w: is a directory", path, ErrNotRegular)
 	}
-	var f *os.File
-	var tmp string
-	for range 100 {
-		tmp = filepath.Join(dir, "."+filepath.Base(path)+".tmp-"+strconv.Itoa(os.Getpid())+"-"+strconv.FormatUint(tmpSeq.Add(1), 10))
-		var err error
-		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, perm)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("state: write %s: %w", path, err)
-		}
-		f = nil
-	}
-	if f == nil {
-		return fmt.Errorf("state: write %s: no free temporary name", path)
+	f, tmp, err := createTemp(path, perm)
+	if err != nil {
+		return err
 	}
 	fail := func(err error) error {
 		f.Close()
@@ -147,6 +134,24 @@ func writeAtomic(path string, data []byte, perm os.FileMode, durable bool) error
 		return nil
 	}
 	return syncDir(dir)
+}
+
+// createTemp creates a new, empty temporary file beside path, named
+// ".<base>.tmp-<pid>-<n>" (boot sweeps such names), never following a
+// symlink.
+func createTemp(path string, perm os.FileMode) (*os.File, string, error) {
+	dir := filepath.Dir(path)
+	for range 100 {
+		tmp := filepath.Join(dir, "."+filepath.Base(path)+".tmp-"+strconv.Itoa(os.Getpid())+"-"+strconv.FormatUint(tmpSeq.Add(1), 10))
+		f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, perm)
+		if err == nil {
+			return f, tmp, nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return nil, "", fmt.Errorf("state: write %s: %w", path, err)
+		}
+	}
+	return nil, "", fmt.Errorf("state: write %s: no free temporary name", path)
 }
 
 func syncDir(dir string) error {
@@ -192,7 +197,10 @@ func remove(path string, durable bool) error {
 }
 
 // Lock is a held advisory lock. Release it with Unlock.
-type Lock struct{ f *os.File }
+type Lock struct {
+	f    *os.File
+	held bool // the file belongs to a Keeper: unlock, do not close
+}
 
 // LockFile takes an exclusive flock on path+".lock", creating it if needed
 // (mode 0666 before the umask, so that an unprivileged operator and the
@@ -202,6 +210,19 @@ type Lock struct{ f *os.File }
 // needs no write permission.
 func LockFile(path string, timeout time.Duration) (*Lock, error) {
 	lp := path + ".lock"
+	f, err := openLock(lp)
+	if err != nil {
+		return nil, err
+	}
+	if err := flockWait(f, lp, timeout); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &Lock{f: f}, nil
+}
+
+// openLock opens (creating it if needed) the lock file lp.
+func openLock(lp string) (*os.File, error) {
 	f, err := os.OpenFile(lp, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o666)
 	if errors.Is(err, os.ErrPermission) {
 		f, err = os.OpenFile(lp, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
@@ -213,20 +234,24 @@ func LockFile(path string, timeout time.Duration) (*Lock, error) {
 		f.Close()
 		return nil, fmt.Errorf("state: lock %s: %w", lp, ErrNotRegular)
 	}
+	return f, nil
+}
+
+// flockWait takes an exclusive flock on f (the lock file lp), waiting up to
+// timeout.
+func flockWait(f *os.File, lp string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	wait := 100 * time.Microsecond
 	for {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
-			return &Lock{f}, nil
+			return nil
 		}
 		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("state: lock %s: %w", lp, err)
+			return fmt.Errorf("state: lock %s: %w", lp, err)
 		}
 		if time.Now().After(deadline) {
-			f.Close()
-			return nil, fmt.Errorf("state: lock %s: still held by another process after %s", lp, timeout)
+			return fmt.Errorf("state: lock %s: still held by another process after %s", lp, timeout)
 		}
 		time.Sleep(wait)
 		if wait < 10*time.Millisecond {
@@ -241,7 +266,9 @@ func (l *Lock) Unlock() {
 		return
 	}
 	syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
-	l.f.Close()
+	if !l.held {
+		l.f.Close()
+	}
 	l.f = nil
 }
 

@@ -291,7 +291,14 @@ func (c Change) Apply(f *File, now time.Time) error {
 // including keys this package does not know, are kept. It returns the file
 // as written. fn may return an error to abandon the update.
 func Update(path string, fn func(*File) error) (File, error) {
-	lk, err := LockFile(path, LockTimeout)
+	return update(path, func() (*Lock, error) { return LockFile(path, LockTimeout) },
+		func(data []byte) error { return WriteAtomic(path, data, 0o644) }, fn)
+}
+
+// update is Update with the lock and the durable write given: a Keeper
+// brings its own, prepared beforehand.
+func update(path string, lock func() (*Lock, error), write func([]byte) error, fn func(*File) error) (File, error) {
+	lk, err := lock()
 	if err != nil {
 		return File{}, err
 	}
@@ -307,7 +314,7 @@ func Update(path string, fn func(*File) error) (File, error) {
 	if err != nil {
 		return File{}, err
 	}
-	if err := WriteAtomic(path, data, 0o644); err != nil {
+	if err := write(data); err != nil {
 		return File{}, err
 	}
 	f.Present = true

@@ -1,0 +1,185 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Keeper makes durable updates of one state file for a long-lived writer
+// (the supervisor of a running gateway) with everything an update needs
+// opened beforehand: the directory (for its fsync), the lock file and an
+// empty temporary file, created while nothing is urgent. An update then
+// creates no file and resolves no path but the state file's own: on a
+// container stop, when every gateway's supervisor makes its decision durable
+// at once, each does only the write, the fsyncs and the rename. What it
+// writes, and how (same lock, temporary file, fsync, rename, fsync of the
+// directory), is exactly Set's.
+//
+// A Keeper is not safe for concurrent use. Whatever it cannot prepare, or
+// finds changed on disk (the spare or the lock file removed or replaced),
+// it does the ordinary way, as Set does.
+type Keeper struct {
+	path      string
+	dir       *os.File
+	lock      *os.File
+	spare     *os.File
+	spareName string
+}
+
+// NewKeeper prepares durable updates of the state file at path. It removes
+// temporary files of this state file left by writers that are no longer
+// running (a supervisor SIGKILLed with its spare ready).
+func NewKeeper(path string) *Keeper {
+	k := &Keeper{path: path}
+	k.removeOrphans()
+	k.Prepare()
+	return k
+}
+
+// Prepare opens what the next update needs and is missing. It is cheap when
+// nothing is missing; failures are left for the update to meet and report.
+func (k *Keeper) Prepare() {
+	if k.dir == nil {
+		if d, err := os.OpenFile(filepath.Dir(k.path), os.O_RDONLY|syscall.O_DIRECTORY, 0); err == nil {
+			k.dir = d
+		}
+	}
+	if k.lock == nil {
+		if f, err := openLock(k.path + ".lock"); err == nil {
+			k.lock = f
+		}
+	}
+	if k.spare == nil {
+		if f, name, err := createTemp(k.path, 0o644); err == nil {
+			k.spare, k.spareName = f, name
+		}
+	}
+}
+
+// Set applies c to the state file at time now, like Set.
+func (k *Keeper) Set(c Change, now time.Time) (File, error) {
+	return k.apply(func(f *File) error { return c.Apply(f, now) })
+}
+
+// apply is Update through the Keeper.
+func (k *Keeper) apply(fn func(*File) error) (File, error) {
+	return update(k.path, k.acquire, k.write, fn)
+}
+
+// Close releases what the Keeper holds and removes an unused spare.
+func (k *Keeper) Close() {
+	if k.spare != nil {
+		if sameFile(k.spare, k.spareName) {
+			_ = removeLazy(k.spareName)
+		}
+		k.spare.Close()
+		k.spare = nil
+	}
+	if k.lock != nil {
+		k.lock.Close()
+		k.lock = nil
+	}
+	if k.dir != nil {
+		k.dir.Close()
+		k.dir = nil
+	}
+}
+
+// acquire takes the state lock on the held lock file while it is still the
+// one on disk; otherwise it locks the ordinary way.
+func (k *Keeper) acquire() (*Lock, error) {
+	lp := k.path + ".lock"
+	if k.lock != nil && !sameFile(k.lock, lp) {
+		k.lock.Close()
+		k.lock = nil
+	}
+	if k.lock == nil {
+		return LockFile(k.path, LockTimeout)
+	}
+	if err := flockWait(k.lock, lp, LockTimeout); err != nil {
+		return nil, err
+	}
+	return &Lock{f: k.lock, held: true}, nil
+}
+
+// write replaces the state file with data through the spare, or through a
+// new temporary file when there is no usable spare. Either way it is
+// writeAtomic's sequence; the spare is used once.
+func (k *Keeper) write(data []byte) error {
+	sp, name := k.spare, k.spareName
+	k.spare, k.spareName = nil, ""
+	if sp == nil || k.dir == nil || !sameFile(sp, name) {
+		if sp != nil {
+			sp.Close()
+		}
+		return WriteAtomic(k.path, data, 0o644)
+	}
+	if fi, err := os.Lstat(k.path); err == nil && fi.IsDir() {
+		sp.Close()
+		_ = removeLazy(name)
+		return fmt.Errorf("state: write %s: %w: is a directory", k.path, ErrNotRegular)
+	}
+	fail := func(err error) error {
+		sp.Close()
+		os.Remove(name)
+		return fmt.Errorf("state: write %s: %w", k.path, err)
+	}
+	if _, err := sp.Write(data); err != nil {
+		return fail(err)
+	}
+	if err := sp.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := sp.Close(); err != nil {
+		os.Remove(name)
+		return fmt.Errorf("state: write %s: %w", k.path, err)
+	}
+	if err := os.Rename(name, k.path); err != nil {
+		os.Remove(name)
+		return fmt.Errorf("state: write %s: %w", k.path, err)
+	}
+	if err := k.dir.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
+		return fmt.Errorf("state: sync %s: %w", filepath.Dir(k.path), err)
+	}
+	return nil
+}
+
+// removeOrphans removes this state file's temporary files whose writer (the
+// pid in their name) is gone.
+func (k *Keeper) removeOrphans() {
+	dir, base := filepath.Split(k.path)
+	ents, err := os.ReadDir(filepath.Clean(dir))
+	if err != nil {
+		return
+	}
+	prefix := "." + base + ".tmp-"
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok || !e.Type().IsRegular() {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.SplitN(rest, "-", 2)[0])
+		if err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		if syscall.Kill(pid, 0) == syscall.ESRCH {
+			_ = removeLazy(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// sameFile reports whether the open file f is still the file at path
+// (path itself, never a symlink's target).
+func sameFile(f *os.File, path string) bool {
+	var a, b syscall.Stat_t
+	if syscall.Fstat(int(f.Fd()), &a) != nil || syscall.Lstat(path, &b) != nil {
+		return false
+	}
+	return a.Dev == b.Dev && a.Ino == b.Ino
+}

@@ -1,0 +1,201 @@
+package state
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
+)
+
+// temps lists the temporary files in dir.
+func temps(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var out []string
+	for _, e := range ents {
+		if strings.Contains(e.Name(), ".tmp-") {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+func inode(t *testing.T, path string) uint64 {
+	t.Helper()
+	var st syscall.Stat_t
+	require.NoError(t, syscall.Lstat(path, &st))
+	return st.Ino
+}
+
+// The update goes through the spare prepared beforehand: the state file
+// becomes that very inode, and nothing else is left behind.
+func TestKeeperWritesThroughSpare(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "gateway_state.json")
+	require.NoError(t, os.WriteFile(path, []byte(`{"gateway_state":"running","pid":42}`), 0o644))
+	k := NewKeeper(path)
+	spares := temps(t, dir)
+	require.Len(t, spares, 1, "one spare prepared")
+	spare := inode(t, filepath.Join(dir, spares[0]))
+
+	code := 1
+	f, err := k.Set(Change{Gateway: hostabi.StateRunning, Desired: hostabi.StateRunning, ExitCode: &code, Reason: "signal", Trigger: "signal"}, t0)
+	require.NoError(t, err)
+	assert.Equal(t, "running", f.GatewayState)
+	assert.Equal(t, spare, inode(t, path), "the state file is the spare, renamed")
+	assert.Empty(t, temps(t, dir), "the spare is used once")
+	var raw map[string]any
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(data, &raw))
+	assert.Equal(t, float64(42), raw["pid"], "unknown key kept")
+	assert.Equal(t, "signal", raw["reason"])
+
+	k.Prepare()
+	assert.Len(t, temps(t, dir), 1, "a new spare")
+	k.Close()
+	assert.Empty(t, temps(t, dir), "Close removes the unused spare")
+}
+
+// A Keeper's held lock and Update's lock exclude each other: two writers
+// of different fields never lose an increment.
+func TestKeeperSharesTheLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gateway_state.json")
+	k := NewKeeper(path)
+	defer k.Close()
+	const n = 50
+	incr := func(key string) func(*File) error {
+		return func(f *File) error {
+			if f.raw == nil {
+				f.raw = map[string]json.RawMessage{}
+			}
+			var cur int
+			_ = json.Unmarshal(f.raw[key], &cur)
+			f.raw[key] = json.RawMessage(strconv.Itoa(cur + 1))
+			return nil
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for range n {
+			_, err := k.apply(incr("keeper"))
+			assert.NoError(t, err)
+			k.Prepare()
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for range n {
+			_, err := Update(path, incr("update"))
+			assert.NoError(t, err)
+		}
+	}()
+	wg.Wait()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var raw map[string]int
+	require.NoError(t, json.Unmarshal(data, &raw))
+	assert.Equal(t, n, raw["keeper"])
+	assert.Equal(t, n, raw["update"])
+}
+
+// When the lock file it holds was removed and another process locks the
+// new one, the Keeper waits for that lock rather than its stale one.
+func TestKeeperLockFileReplaced(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gateway_state.json")
+	k := NewKeeper(path)
+	defer k.Close()
+	require.NoError(t, os.Remove(path+".lock"))
+	held, err := LockFile(path, time.Second)
+	require.NoError(t, err)
+	var released atomic.Bool
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		released.Store(true)
+		held.Unlock()
+	}()
+	_, err = k.Set(Change{Gateway: hostabi.StateStopped}, t0)
+	require.NoError(t, err)
+	assert.True(t, released.Load(), "the update waited for the lock on the file now on disk")
+}
+
+// A spare removed or replaced behind the Keeper's back is not used: the
+// update creates its own temporary file, and never writes through a
+// symlink planted under the spare's name.
+func TestKeeperSpareTamperedWith(t *testing.T) {
+	for _, tamper := range []string{"removed", "symlink"} {
+		t.Run(tamper, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "gateway_state.json")
+			outside := filepath.Join(t.TempDir(), "outside")
+			require.NoError(t, os.WriteFile(outside, []byte("untouched"), 0o644))
+			k := NewKeeper(path)
+			defer k.Close()
+			spares := temps(t, dir)
+			require.Len(t, spares, 1)
+			spare := filepath.Join(dir, spares[0])
+			require.NoError(t, os.Remove(spare))
+			if tamper == "symlink" {
+				require.NoError(t, os.Symlink(outside, spare))
+			}
+			_, err := k.Set(Change{Gateway: hostabi.StateStopped, Desired: hostabi.StateStopped}, t0)
+			require.NoError(t, err)
+			f, err := Read(path)
+			require.NoError(t, err)
+			assert.Equal(t, hostabi.StateStopped, f.Gateway())
+			data, err := os.ReadFile(outside)
+			require.NoError(t, err)
+			assert.Equal(t, "untouched", string(data))
+			fi, err := os.Lstat(path)
+			require.NoError(t, err)
+			assert.True(t, fi.Mode().IsRegular())
+		})
+	}
+}
+
+func TestKeeperRefusesDirectory(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "gateway_state.json")
+	k := NewKeeper(path)
+	defer k.Close()
+	require.NoError(t, os.Mkdir(path, 0o755))
+	_, err := k.Set(Change{Gateway: hostabi.StateRunning}, t0)
+	require.ErrorIs(t, err, ErrNotRegular)
+	assert.Empty(t, temps(t, dir), "the spare is cleaned up")
+}
+
+// A new Keeper removes the temporary files of writers that are gone, and
+// leaves those of live processes alone.
+func TestKeeperRemovesOrphans(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "gateway_state.json")
+	gone := exec.Command("true")
+	require.NoError(t, gone.Run())
+	dead := ".gateway_state.json.tmp-" + strconv.Itoa(gone.Process.Pid) + "-3"
+	live := ".gateway_state.json.tmp-1-7" // pid 1 is always alive
+	other := ".gateway.lifecycle.json.tmp-" + strconv.Itoa(gone.Process.Pid) + "-1"
+	for _, n := range []string{dead, live, other} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, n), nil, 0o644))
+	}
+	k := NewKeeper(path)
+	defer k.Close()
+	got := temps(t, dir)
+	assert.NotContains(t, got, dead)
+	assert.Contains(t, got, live)
+	assert.Contains(t, got, other, "only this state file's temporaries")
+}
