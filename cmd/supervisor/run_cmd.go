@@ -130,6 +130,7 @@ forwarded to the gateway. See supervisor/runner/README.md.`,
 			}
 			defer eng.Close(ctx)
 			o.Notify, o.Signals = notify, sigs
+			o.YieldCPU = true // this process ends with the stop
 			code, err := runner.Run(ctx, o)
 			return withCode(code, err)
 		},

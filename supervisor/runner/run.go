@@ -51,6 +51,11 @@ type Options struct {
 	// before it loads the configuration and the policy, so that a stop
 	// arriving meanwhile is not fatal to the process; nil = Run subscribes.
 	Signals chan os.Signal
+	// YieldCPU lowers every thread of this process to niceness 19 once a
+	// shutdown decision is durable (see yieldCPU). The run command sets
+	// it: its process ends with the stop. A caller whose process goes on
+	// with other work leaves it false.
+	YieldCPU bool
 }
 
 func (o *Options) now() time.Time {
@@ -127,6 +132,10 @@ type life struct {
 	started time.Time
 	phase   hostabi.Phase
 	ready   bool
+	// keeper writes gateway_state.json with its lock, directory and a
+	// spare temporary file opened beforehand, so that the stop path
+	// creates nothing.
+	keeper *state.Keeper
 }
 
 // Run supervises one gateway life and returns the code "supervisor run"
@@ -165,7 +174,8 @@ func Run(ctx context.Context, o Options) (int, error) {
 	if prev.Phase == state.PhaseRunning {
 		reapLeftover(o.Log, prev.Gateway, o.Config.Gateway.StopGrace.D())
 	}
-	l := &life{o: &o, phase: hostabi.PhaseStarting}
+	l := &life{o: &o, phase: hostabi.PhaseStarting, keeper: state.NewKeeper(o.Paths.State)}
+	defer l.keeper.Close()
 	if l.ledger, err = state.BeginLife(o.Paths.Lifecycle, self, o.now()); err != nil {
 		return 111, err
 	}
@@ -327,9 +337,10 @@ func (l *life) writePhase() {
 }
 
 func (l *life) persist(c state.Change) {
-	if _, err := state.Set(l.o.Paths.State, c, l.o.now()); err != nil {
+	if _, err := l.keeper.Set(c, l.o.now()); err != nil {
 		l.o.Log.Error("runner: persist state", "err", err)
 	}
+	l.keeper.Prepare() // the spare for the next write, while nothing is urgent
 }
 
 func (l *life) facts(now time.Time) Facts {
@@ -357,7 +368,7 @@ func (l *life) decideStop(ctx context.Context, sig syscall.Signal, self state.Pr
 	r := l.decide(ctx, in)
 	d := r.Decision
 	code := int(d.ExitCode)
-	if _, err := state.Set(l.o.Paths.State, state.Change{Gateway: d.State, Desired: d.Desired, ExitCode: &code,
+	if _, err := l.keeper.Set(state.Change{Gateway: d.State, Desired: d.Desired, ExitCode: &code,
 		Reason: d.Reason, Policy: r.Policy, Trigger: trigger.String()}, now); err != nil {
 		l.o.Log.Error("runner: persist the shutdown decision", "err", err)
 	}
@@ -367,6 +378,12 @@ func (l *life) decideStop(ctx context.Context, sig syscall.Signal, self state.Pr
 	return r, trigger, in, m
 }
 
+func (l *life) yield() {
+	if l.o.YieldCPU {
+		yieldCPU()
+	}
+}
+
 func (l *life) decide(ctx context.Context, in hostabi.Input) policy.Result {
 	return l.o.decide(ctx, in)
 }
@@ -374,6 +391,7 @@ func (l *life) decide(ctx context.Context, in hostabi.Input) policy.Result {
 // stop handles a stop signal when no gateway runs (during a restart delay).
 func (l *life) stop(ctx context.Context, sig syscall.Signal, self state.Proc) int {
 	r, trigger, in, m := l.decideStop(ctx, sig, self)
+	l.yield()
 	l.o.record(journal.SourceRun, in, r, markerNote(trigger, m))
 	code := int(r.Decision.ExitCode)
 	l.finishLife(r, hostabi.KindShutdown, code)
@@ -385,6 +403,7 @@ func (l *life) stop(ctx context.Context, sig syscall.Signal, self state.Proc) in
 func (l *life) stopRunning(ctx context.Context, sig syscall.Signal, self state.Proc, sigs <-chan os.Signal, exited <-chan error) int {
 	r, trigger, in, m := l.decideStop(ctx, sig, self)
 	_ = syscall.Kill(-l.pgid, sig)
+	l.yield()
 	l.o.record(journal.SourceRun, in, r, markerNote(trigger, m))
 	grace := time.NewTimer(l.o.Config.Gateway.StopGrace.D())
 	defer grace.Stop()
@@ -423,7 +442,7 @@ func (l *life) exited(ctx context.Context, werr error, self state.Proc) int {
 	r := l.decide(ctx, in)
 	d := r.Decision
 	if d.State != hostabi.StateNone || d.Desired != hostabi.StateNone {
-		if _, err := state.Set(l.o.Paths.State, state.Change{Gateway: d.State, Desired: d.Desired, Reason: d.Reason,
+		if _, err := l.keeper.Set(state.Change{Gateway: d.State, Desired: d.Desired, Reason: d.Reason,
 			Policy: r.Policy, Trigger: hostabi.TriggerExited.String()}, now); err != nil {
 			l.o.Log.Error("runner: persist the exit decision", "err", err)
 		}

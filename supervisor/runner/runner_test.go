@@ -31,6 +31,9 @@ var supervisorBin, standinBin string
 
 // TestMain builds the supervisor and the stand-in gateway once.
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(floorEnv); dir != "" {
+		os.Exit(floorChild(dir, os.Args[1:]))
+	}
 	dir, err := os.MkdirTemp("", "runner-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -435,4 +438,57 @@ func TestStopBeforeTheGatewayStarts(t *testing.T) {
 	prior, err := state.PriorExit(e.p.Lifecycle)
 	require.NoError(t, err)
 	assert.Equal(t, hostabi.PriorExitClean, prior, "a decided stop is a clean exit path")
+}
+
+// Once its shutdown decision is durable, the supervisor lowers every one of
+// its threads to niceness 19 (its bookkeeping then waits behind the other
+// supervisors still deciding); the gateway keeps its own priority. It
+// leaves no temporary file behind in the profile.
+func TestStopYieldsCPUOnceDurable(t *testing.T) {
+	e := newEnv(t, profile.Root, []string{"-ignore-term"}, `stop_grace = "1s"`+"\n"+`ready_after = "1h"`)
+	s := e.start()
+	s.waitReady(t)
+	gw, err := state.ReadPid(e.p.Pid)
+	require.NoError(t, err)
+	sup := s.cmd.Process.Pid
+	assert.Equal(t, []int{0}, niceness(t, sup), "before the stop")
+	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
+	require.Eventually(t, func() bool {
+		b, _ := os.ReadFile(e.events)
+		return strings.Contains(string(b), "signal TERM")
+	}, 10*time.Second, 5*time.Millisecond, "the gateway gets the forwarded SIGTERM")
+	assert.Eventually(t, func() bool {
+		n := niceness(t, sup)
+		return len(n) == 1 && n[0] == yieldNice
+	}, 2*time.Second, 5*time.Millisecond, "every thread of the supervisor yields once the decision is durable")
+	assert.Equal(t, []int{0}, niceness(t, gw), "the gateway keeps its priority")
+	assert.Equal(t, 1, s.wait(t))
+	ents, err := os.ReadDir(e.p.Dir)
+	require.NoError(t, err)
+	for _, en := range ents {
+		assert.NotContains(t, en.Name(), ".tmp-", "temporary file left in the profile")
+	}
+}
+
+// niceness returns the distinct niceness values of pid's threads.
+func niceness(t *testing.T, pid int) []int {
+	t.Helper()
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	require.NoError(t, err)
+	seen := map[int]bool{}
+	var out []int
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
+		if err != nil {
+			continue // the thread ended
+		}
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		n, err := strconv.Atoi(f[16]) // field 19 of stat
+		require.NoError(t, err)
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out
 }
