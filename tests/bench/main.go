@@ -77,7 +77,7 @@ func run(count int, out, rawPath string) error {
 		{"host", "./policy", "^(BenchmarkDecideNative|BenchmarkModuleFile)$", "", []string{mod}},
 		{"boot", "./supervisor/boot", "^BenchmarkBoot(10|100|1000)$", "", nil},
 		{"journal", "./supervisor/journal", "^BenchmarkAppend$", "", nil},
-		{"stop20", "./supervisor/runner", "^BenchmarkStopToDurable20$", "1x", nil},
+		{"stop20", "./supervisor/runner", "^BenchmarkStopToDurable20$", "5x", nil},
 		{"stop1", "./supervisor/runner", "^BenchmarkStopToDurable20$", "5x", []string{"HERMES_BENCH_GATEWAYS=1"}},
 		{"rss", "./supervisor/runner", "^(BenchmarkIdleRSS|BenchmarkIdleRSSModule|BenchmarkS6SuperviseRSS)$", "1x", []string{mod}},
 		{"container", "./tests/e2e", "^BenchmarkContainerStop20(Floor)?$", "1x", nil},
@@ -170,16 +170,17 @@ func figures() []figure {
 		{"`supervisor boot` (warm policy, slots on tmpfs)", "per profile, 10", "boot|BenchmarkBoot10|ns/op", us / 11, "µs", "", "", 0, true},
 		{"`supervisor boot` (warm policy, slots on tmpfs)", "per profile, 100", "boot|BenchmarkBoot100|ns/op", us / 101, "µs", "boot|BenchmarkBoot10|ns/op", "per profile, 10", us / 11, true},
 		{"`supervisor boot` (warm policy, slots on tmpfs)", "per profile, 1000", "boot|BenchmarkBoot1000|ns/op", us / 1001, "µs", "boot|BenchmarkBoot10|ns/op", "per profile, 10", us / 11, true},
-		{"Stop signal -> durable state", "1 gateway, p50 (signal sent -> gateway got it)", "stop1|BenchmarkStopToDurable20|p50-ms", 1, "ms", "stop1|BenchmarkStopToDurable20|floor-p50-ms", "one durable write, p50", 1, true},
-		{"Stop signal -> durable state", "1 gateway, p99", "stop1|BenchmarkStopToDurable20|p99-ms", 1, "ms", "stop1|BenchmarkStopToDurable20|floor-p99-ms", "one durable write, p99", 1, true},
-		{"Stop signal -> durable state", "20 gateways at once, p50", "stop20|BenchmarkStopToDurable20|p50-ms", 1, "ms", "stop20|BenchmarkStopToDurable20|floor-p50-ms", "20 durable writes at once, p50", 1, true},
-		{"Stop signal -> durable state", "20 gateways at once, p99", "stop20|BenchmarkStopToDurable20|p99-ms", 1, "ms", "stop20|BenchmarkStopToDurable20|floor-p99-ms", "20 durable writes at once, p99", 1, true},
-		{"Stop signal -> durable state", "20 at once, in-process p99 (signal handled -> durable)", "stop20|BenchmarkStopToDurable20|in-proc-p99-ms", 1, "ms", "stop20|BenchmarkStopToDurable20|floor-p99-ms", "20 durable writes at once, p99", 1, true},
+		{"Stop signal -> durable state", "1 gateway, p50 (signal sent -> gateway got it)", "stop1|BenchmarkStopToDurable20|p50-ms", 1, "ms", "stop1|BenchmarkStopToDurable20|proc-floor-p50-ms", "minimal wrapper, p50", 1, true},
+		{"Stop signal -> durable state", "1 gateway, p99", "stop1|BenchmarkStopToDurable20|p99-ms", 1, "ms", "stop1|BenchmarkStopToDurable20|proc-floor-p99-ms", "minimal wrapper, p99", 1, true},
+		{"Stop signal -> durable state", "20 gateways at once, p50", "stop20|BenchmarkStopToDurable20|p50-ms", 1, "ms", "stop20|BenchmarkStopToDurable20|proc-floor-p50-ms", "20 minimal wrappers, p50", 1, true},
+		{"Stop signal -> durable state", "20 gateways at once, p99", "stop20|BenchmarkStopToDurable20|p99-ms", 1, "ms", "stop20|BenchmarkStopToDurable20|proc-floor-p99-ms", "20 minimal wrappers, p99", 1, true},
+		{"Stop signal -> durable state", "20 at once, in-process p99 (signal handled -> durable)", "stop20|BenchmarkStopToDurable20|in-proc-p99-ms", 1, "ms", "stop20|BenchmarkStopToDurable20|proc-floor-p99-ms", "20 minimal wrappers, p99", 1, true},
+		{"Stop signal -> durable state", "20 minimal wrappers: SIGTERM sent -> their Go code runs, p99", "stop20|BenchmarkStopToDurable20|wake-floor-p99-ms", 1, "ms", "stop20|BenchmarkStopToDurable20|proc-floor-p99-ms", "20 minimal wrappers, p99", 1, true},
 		{"Container stop, 20 gateways", "SIGTERM to PID 1 -> every state durable, PID 1 exited", "container|BenchmarkContainerStop20|stop-ms", 1, "ms", "container|BenchmarkContainerStop20Floor|stop-ms", "bare s6-svscan, 20 sleep services", 1, true},
 		{"Idle RSS per gateway", "`supervisor run`, default policy", "rss|BenchmarkIdleRSS|rss-MiB", 1, "MiB", "rss|BenchmarkS6SuperviseRSS|rss-MiB", "s6-supervise", 1, true},
 		{"Idle RSS per gateway", "`supervisor run`, Go-built policy", "rss|BenchmarkIdleRSSModule|rss-MiB", 1, "MiB", "rss|BenchmarkS6SuperviseRSS|rss-MiB", "s6-supervise", 1, true},
 		{"Idle RSS per gateway", "s6-supervise (the floor)", "rss|BenchmarkS6SuperviseRSS|rss-MiB", 1, "MiB", "", "", 0, true},
-		{"Decision journal", "one append (exit decision, 8 history records)", "journal|BenchmarkAppend|ns/op", us, "µs", "stop1|BenchmarkStopToDurable20|floor-p50-ms", "one durable write, p50", 1000, true},
+		{"Decision journal", "one append (exit decision, 8 history records)", "journal|BenchmarkAppend|ns/op", us, "µs", "stop1|BenchmarkStopToDurable20|proc-floor-p50-ms", "one durable stop of a minimal wrapper, p50", 1000, true},
 	}
 }
 
@@ -241,7 +242,7 @@ const notes = `
 - Decision latency: ` + "`Engine.Decide`" + ` on a warm instance, a shutdown decision on a running gateway (policy/internal/bench); the floor is ` + "`fallback.Decide`" + `, the same table in Go.
 - First decision: ` + "`policy.Open`" + ` plus one decision in a fresh engine inside the benchmark process, with no compilation cache and with a warm one (what ` + "`supervisor run`" + ` pays when it starts, minus process start).
 - Boot: ` + "`boot.Run`" + ` over N named profiles plus default (a third running, a third stopped, a third without state), policy already open, a fresh scan directory on /dev/shm each time.
-- Stop signal -> durable state: SIGTERM to ` + "`supervisor run`" + ` until the stand-in gateway receives the forwarded signal, which happens only after the decided state is fsynced; the reference is as many goroutines making a state-sized file durable at once (temporary file, fsync, rename, fsync of the directory) on the same disk. 1 gateway: five stops per run; 20: twenty at once.
+- Stop signal -> durable state: SIGTERM to ` + "`supervisor run`" + ` until the stand-in gateway receives the forwarded signal, which happens only after the decided state is fsynced. The reference, measured in the same iterations: as many minimal wrappers (a Go process around the same stand-in gateway that, on SIGTERM, only makes one state-sized file durable with the same sequence (temporary file, fsync, rename, fsync of the directory) and forwards the signal), stopped the same way: what any process-per-gateway supervisor pays at the least on this machine. Its first part (SIGTERM sent -> the wrapper's Go code runs) is reported on its own. 1 gateway: five stops per run; 20: twenty at once, five times per run.
 - Container stop: the simulated container (PID namespace, tmpfs scan directory) running ` + "`supervisor init`" + ` with 20 started gateways; SIGTERM to PID 1 until it exits; every state file is checked afterwards (trigger=signal). The reference is a bare s6-svscan PID 1 with 20 ` + "`sleep`" + ` services.
 - Idle RSS: VmRSS of ` + "`supervisor run`" + ` 0.5 s after its gateway is ready; the floor is VmRSS of s6-supervise supervising ` + "`sleep`" + `.
 `
