@@ -64,6 +64,10 @@ func (t *Tools) Control(ctx context.Context, dir string, c Command, timeout time
 		args = []string{wait, "-T", millis(timeout), flag, dir}
 	}
 	_, err := t.run(ctx, dir, "s6-svc", args...)
+	if errors.Is(err, ErrTimeout) {
+		goal := map[Command]string{Up: "up and ready", Down: "down", Restart: "restarted and ready"}[c]
+		return fmt.Errorf("s6: %s is not %s after %s (s6-svc %s %s; s6 keeps working on it): %w", dir, goal, timeout, wait, flag, ErrTimeout)
+	}
 	return err
 }
 
@@ -84,6 +88,10 @@ func (t *Tools) Wait(ctx context.Context, dir string, event byte, timeout time.D
 		return err
 	}
 	_, err := t.run(ctx, dir, "s6-svwait", "-"+string(event), "-t", millis(timeout), dir)
+	if errors.Is(err, ErrTimeout) {
+		goal := map[byte]string{'u': "up", 'U': "up and ready", 'd': "down", 'D': "down and finished"}[event]
+		return fmt.Errorf("s6: %s is not %s after %s (s6-svwait -%c): %w", dir, goal, timeout, event, ErrTimeout)
+	}
 	return err
 }
 

@@ -119,6 +119,12 @@ func TestStatusReadyWantedUpAndFinished(t *testing.T) {
 		// Waiting for readiness that never comes times out.
 		err := tools.Wait(ctx(t), dir, 'U', 200*time.Millisecond)
 		require.ErrorIs(t, err, s6.ErrTimeout)
+		assert.Equal(t, "s6: "+dir+" is not up and ready after 200ms (s6-svwait -U): timed out", err.Error())
+		// So does a start that waits for it.
+		require.NoError(t, tools.Control(ctx(t), dir, s6.Down, wait))
+		err = tools.Control(ctx(t), dir, s6.Up, 200*time.Millisecond)
+		require.ErrorIs(t, err, s6.ErrTimeout)
+		assert.Equal(t, "s6: "+dir+" is not up and ready after 200ms (s6-svc -wU -u; s6 keeps working on it): timed out", err.Error())
 		require.NoError(t, tools.Control(ctx(t), dir, s6.Down, wait))
 	})
 	t.Run("wanted up but down", func(t *testing.T) {
