@@ -203,7 +203,11 @@ func (o *Ops) checkScanning(scandir string) error {
 
 // Start records desired_state=running and brings the gateway up, waiting
 // until it is up and ready.
-func (o *Ops) Start(ctx context.Context, name string) error {
+func (o *Ops) Start(ctx context.Context, name string) error { return o.start(ctx, name, "start") }
+
+// start is Start; verb names the command in errors (a restart of a gateway
+// that is not up is a start, but the operator typed restart).
+func (o *Ops) start(ctx context.Context, name, verb string) error {
 	t, err := o.resolve(name)
 	if err != nil {
 		return err
@@ -218,7 +222,7 @@ func (o *Ops) Start(ctx context.Context, name string) error {
 	if err := o.ensureSlot(ctx, t); err != nil {
 		return err
 	}
-	return o.awaitUp(ctx, t, "start", o.Tools.Control(ctx, t.slot, s6.Up, o.wait(t, false)))
+	return o.awaitUp(ctx, t, verb, o.Tools.Control(ctx, t.slot, s6.Up, o.wait(t, false)))
 }
 
 // awaitUp turns the error of a start or restart that waited for the
@@ -315,7 +319,7 @@ func (o *Ops) Restart(ctx context.Context, name string) error {
 		return err
 	}
 	if !ok {
-		return o.Start(ctx, name)
+		return o.start(ctx, name, "restart")
 	}
 	if err := o.checkScanning(t.config.Scandir); err != nil {
 		return err
@@ -325,7 +329,7 @@ func (o *Ops) Restart(ctx context.Context, name string) error {
 		return err
 	}
 	if !st.Up || !st.WantedUp {
-		return o.Start(ctx, name)
+		return o.start(ctx, name, "restart")
 	}
 	if _, err := state.Set(t.paths.State, state.Change{Desired: hostabi.StateRunning}, o.now()); err != nil {
 		return err
