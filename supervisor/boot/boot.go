@@ -64,6 +64,7 @@ type Options struct {
 
 	owners   *ownerCache
 	policies *policyCache
+	scan     *s6.Scandir // the scan directory, open while booting (nil in a dry run)
 }
 
 // policyCache holds the engines of profiles that override [policy].
@@ -150,6 +151,10 @@ func Run(ctx context.Context, o Options) ([]Outcome, error) {
 		if err := os.MkdirAll(c.Scandir, 0o755); err != nil {
 			return nil, fmt.Errorf("boot: create scan directory %s: %w", c.Scandir, err)
 		}
+		if o.scan, err = o.Tools.OpenScandir(c.Scandir); err != nil {
+			return nil, fmt.Errorf("boot: %w", err)
+		}
+		defer o.scan.Close()
 	}
 	outs := bootAll(ctx, o, names)
 	for _, p := range problems {
@@ -303,10 +308,7 @@ func bootOne(ctx context.Context, o Options, name string) Outcome {
 	if err != nil {
 		return fail(err)
 	}
-	if _, err := os.Lstat(filepath.Join(c.Scandir, slot.Name)); err == nil {
-		out.existed = true
-	}
-	if err := o.Tools.Publish(c.Scandir, slot); err != nil {
+	if out.existed, err = o.scan.Publish(slot); err != nil {
 		return fail(err)
 	}
 	o.record(p, c, pol, in, res, out.Action)
