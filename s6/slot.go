@@ -133,16 +133,37 @@ func execLine(argv []string, user, setuidgid, tail string) string {
 
 // shellJoin quotes each word for /bin/sh.
 func shellJoin(argv []string) string {
-	q := make([]string, len(argv))
+	var b strings.Builder
 	for i, a := range argv {
-		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:@%+,") == "" {
-			q[i] = a
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if a != "" && shellSafe(a) {
+			b.WriteString(a)
 			continue
 		}
-		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		b.WriteString("'" + strings.ReplaceAll(a, "'", `'\''`) + "'")
 	}
-	return strings.Join(q, " ")
+	return b.String()
 }
+
+// shellSafe reports whether a holds only bytes /bin/sh takes literally
+// outside quotes.
+func shellSafe(a string) bool {
+	for i := 0; i < len(a); i++ {
+		if !shellSafeByte[a[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+var shellSafeByte = func() (t [256]bool) {
+	for _, c := range []byte("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:@%+,") {
+		t[c] = true
+	}
+	return t
+}()
 
 // Publish renders s and puts it into scandir. A new slot is built in a
 // dot-prefixed sibling (which s6-svscan ignores) and renamed into place, so
