@@ -65,6 +65,18 @@ type Options struct {
 	owners   *ownerCache
 	policies *policyCache
 	scan     *s6.Scandir // the scan directory, open while booting (nil in a dry run)
+	root     bool        // boot runs as root
+	global   []string    // globalArgs of Config, worked out once
+}
+
+// globalArgs is globalArgs(c, o.Exe), without working it out again for a
+// profile whose configuration keeps the paths it is made of (all do: a
+// profile may not move the home or the scan directory).
+func (o Options) globalArgs(c config.Config) ([]string, error) {
+	if o.global != nil && c.File == o.Config.File && c.Home == o.Config.Home && c.Scandir == o.Config.Scandir {
+		return o.global, nil
+	}
+	return globalArgs(c, o.Exe)
 }
 
 // policyCache holds the engines of profiles that override [policy].
@@ -210,6 +222,8 @@ func Run(ctx context.Context, o Options) ([]Outcome, error) {
 func bootAll(ctx context.Context, o Options, names []string) []Outcome {
 	outs := make([]Outcome, len(names))
 	o.owners = &ownerCache{}
+	o.root = os.Geteuid() == 0
+	o.global, _ = globalArgs(o.Config, o.Exe) // on error, each profile reports it
 	if o.policies == nil {
 		o.policies = &policyCache{m: map[string]policyResult{}}
 	}
@@ -304,7 +318,11 @@ func bootOne(ctx context.Context, o Options, name string) Outcome {
 	if o.DryRun {
 		return out
 	}
-	slot, err := slotFor(c, p, o.Exe, out.Action != ActionStarted, o.owners.lookup)
+	global, err := o.globalArgs(c)
+	if err != nil {
+		return fail(err)
+	}
+	slot, err := slotFor(c, p, global, o.root, out.Action != ActionStarted, o.owners.lookup)
 	if err != nil {
 		return fail(err)
 	}
@@ -347,14 +365,16 @@ const StopMargin = 5 * time.Second
 // SlotFor renders the s6 slot of profile p under configuration c (already
 // merged with the profile's profile.toml). exe is the supervisor binary.
 func SlotFor(c config.Config, p profile.Paths, exe string, down bool) (s6.Slot, error) {
-	return slotFor(c, p, exe, down, LookupOwner)
-}
-
-func slotFor(c config.Config, p profile.Paths, exe string, down bool, lookup func(string) (*s6.Owner, error)) (s6.Slot, error) {
 	global, err := globalArgs(c, exe)
 	if err != nil {
 		return s6.Slot{}, err
 	}
+	return slotFor(c, p, global, os.Geteuid() == 0, down, LookupOwner)
+}
+
+// slotFor is SlotFor with the global arguments already worked out and
+// whether boot runs as root.
+func slotFor(c config.Config, p profile.Paths, global []string, root, down bool, lookup func(string) (*s6.Owner, error)) (s6.Slot, error) {
 	if err := checkLogPath(c.Home, p.Logs); err != nil {
 		return s6.Slot{}, err
 	}
@@ -368,7 +388,7 @@ func slotFor(c config.Config, p profile.Paths, exe string, down bool, lookup fun
 		Down:           down,
 		TimeoutKill:    c.Gateway.StopGrace.D() + StopMargin,
 	}
-	if os.Geteuid() == 0 && c.Gateway.User != "" {
+	if root && c.Gateway.User != "" {
 		owner, err := lookup(c.Gateway.User)
 		if err != nil {
 			return s6.Slot{}, err
