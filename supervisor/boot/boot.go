@@ -20,9 +20,11 @@ import (
 	"os/user"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -67,6 +69,7 @@ type Options struct {
 	scan     *s6.Scandir // the scan directory, open while booting (nil in a dry run)
 	root     bool        // boot runs as root
 	global   []string    // globalArgs of Config, worked out once
+	stderrMu *sync.Mutex // serialises what concurrent profiles write to Stderr
 }
 
 // globalArgs is globalArgs(c, o.Exe), without working it out again for a
@@ -81,7 +84,8 @@ func (o Options) globalArgs(c config.Config) ([]string, error) {
 
 // policyCache holds the engines of profiles that override [policy].
 type policyCache struct {
-	m map[string]policyResult
+	mu sync.Mutex
+	m  map[string]policyResult
 }
 
 type policyResult struct {
@@ -96,6 +100,8 @@ func (o Options) decider(ctx context.Context, c config.Config) (Decider, error) 
 		return o.Policy, nil
 	}
 	key := fmt.Sprintf("%#v", c.Policy) // fmt sorts map keys: a stable key
+	o.policies.mu.Lock()
+	defer o.policies.mu.Unlock()
 	if r, ok := o.policies.m[key]; ok {
 		return r.d, r.err
 	}
@@ -216,20 +222,45 @@ func Run(ctx context.Context, o Options) ([]Outcome, error) {
 	return outs, nil
 }
 
-// bootAll boots the profiles one after the other. Booting is small file
-// operations, mostly in one directory (the scan directory), where the
-// kernel serialises them anyway: concurrent workers measured slower.
+// bootWorkers is how many profiles boot at once: one more than there are
+// cores, so that a worker waiting in the kernel (booting is small file
+// operations) leaves no core idle. On 2 cores, 2 to 4 workers measured
+// about twice as fast as one, on a restart and on a first boot alike; the
+// scan directory's lock serialises only the renames into it.
+var bootWorkers = min(4, 1+runtime.GOMAXPROCS(0))
+
+// bootAll boots the profiles, bootWorkers at a time; the outcomes keep the
+// order of names, so the boot log reads the same whatever the timing.
 func bootAll(ctx context.Context, o Options, names []string) []Outcome {
 	outs := make([]Outcome, len(names))
 	o.owners = &ownerCache{}
-	o.root = os.Geteuid() == 0
-	o.global, _ = globalArgs(o.Config, o.Exe) // on error, each profile reports it
 	if o.policies == nil {
 		o.policies = &policyCache{m: map[string]policyResult{}}
 	}
-	for i, n := range names {
-		outs[i] = bootOne(ctx, o, n)
+	o.root = os.Geteuid() == 0
+	o.global, _ = globalArgs(o.Config, o.Exe) // on error, each profile reports it
+	o.stderrMu = &sync.Mutex{}
+	workers := min(bootWorkers, len(names))
+	if workers <= 1 {
+		for i, n := range names {
+			outs[i] = bootOne(ctx, o, n)
+		}
+		return outs
 	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(names) {
+					return
+				}
+				outs[i] = bootOne(ctx, o, names[i])
+			}
+		})
+	}
+	wg.Wait()
 	return outs
 }
 
@@ -350,7 +381,9 @@ func (o Options) record(p profile.Paths, c config.Config, pol Decider, in *hosta
 		e.Digest = id.Digest()
 	}
 	if err := journal.Append(p.Journal, e); err != nil {
+		o.stderrMu.Lock()
 		fmt.Fprintf(o.Stderr, "boot: warning: profile %s: %v\n", p.Name, err)
+		o.stderrMu.Unlock()
 	}
 }
 
