@@ -133,16 +133,37 @@ func execLine(argv []string, user, setuidgid, tail string) string {
 
 // shellJoin quotes each word for /bin/sh.
 func shellJoin(argv []string) string {
-	q := make([]string, len(argv))
+	var b strings.Builder
 	for i, a := range argv {
-		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:@%+,") == "" {
-			q[i] = a
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if a != "" && shellSafe(a) {
+			b.WriteString(a)
 			continue
 		}
-		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		b.WriteString("'" + strings.ReplaceAll(a, "'", `'\''`) + "'")
 	}
-	return strings.Join(q, " ")
+	return b.String()
 }
+
+// shellSafe reports whether a holds only bytes /bin/sh takes literally
+// outside quotes.
+func shellSafe(a string) bool {
+	for i := 0; i < len(a); i++ {
+		if !shellSafeByte[a[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+var shellSafeByte = func() (t [256]bool) {
+	for _, c := range []byte("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:@%+,") {
+		t[c] = true
+	}
+	return t
+}()
 
 // Publish renders s and puts it into scandir. A new slot is built in a
 // dot-prefixed sibling (which s6-svscan ignores) and renamed into place, so
@@ -150,67 +171,143 @@ func shellJoin(argv []string) string {
 // file, each renamed into place, keeping its supervise/ directory: a
 // running s6-supervise goes on undisturbed and reads the new scripts the
 // next time it starts the service. Publish does not tell s6-svscan; call
-// Rescan.
+// Rescan. To publish many slots, OpenScandir once and publish through it.
 func (t *Tools) Publish(scandir string, s Slot) error {
+	files, err := t.render(s)
+	if err != nil {
+		return err
+	}
+	d, err := t.OpenScandir(scandir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	_, err = d.publish(s, files)
+	return err
+}
+
+// Scandir is a scan directory held open, so that publishing many slots
+// walks its path once. Safe for concurrent use; Close it when done.
+type Scandir struct {
+	t    *Tools
+	path string
+	fd   int
+}
+
+// OpenScandir opens the scan directory path (which must exist) for
+// publishing.
+func (t *Tools) OpenScandir(path string) (*Scandir, error) {
+	var fd int
+	var err error
+	for {
+		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if errors.Is(err, syscall.ENOTDIR) {
+		if fi, serr := os.Stat(path); serr == nil && !fi.IsDir() {
+			return nil, fmt.Errorf("s6: scan directory %s is not a directory", path)
+		}
+	}
+	if err != nil {
+		return nil, pathError("stat scan directory", path, err)
+	}
+	return &Scandir{t: t, path: path, fd: fd}, nil
+}
+
+// Close releases the scan directory.
+func (d *Scandir) Close() error { return syscall.Close(d.fd) }
+
+// Publish is Tools.Publish into d. existed reports that the slot was
+// already in the scan directory (it was updated in place).
+func (d *Scandir) Publish(s Slot) (existed bool, err error) {
+	files, err := d.t.render(s)
+	if err != nil {
+		return false, err
+	}
+	return d.publish(s, files)
+}
+
+// render renders s, looking up the s6 programs it needs.
+func (t *Tools) render(s Slot) ([]File, error) {
 	var setuidgid, s6log string
 	var err error
 	if s.User != "" {
 		if setuidgid, err = t.Path("s6-setuidgid"); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if s.LogDir != "" {
 		if s6log, err = t.Path("s6-log"); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	files, err := Render(s, setuidgid, s6log)
-	if err != nil {
-		return err
-	}
-	fi, err := os.Stat(scandir)
-	if err != nil {
-		return pathError("stat scan directory", scandir, err)
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("s6: scan directory %s is not a directory", scandir)
-	}
+	return Render(s, setuidgid, s6log)
+}
+
+func (d *Scandir) publish(s Slot, files []File) (existed bool, err error) {
 	if s.LogDir != "" {
-		// Parents stay traversable: the logger runs as the owner.
-		if err := os.MkdirAll(filepath.Dir(s.LogDir), 0o755); err != nil {
-			return pathError("create log directory", filepath.Dir(s.LogDir), err)
-		}
-		if err := os.Mkdir(s.LogDir, 0o750); err != nil && !errors.Is(err, os.ErrExist) {
-			return pathError("create log directory", s.LogDir, err)
-		}
-		if err := chown(s.LogDir, s.Owner); err != nil {
-			return err
+		if err := ensureLogDir(s.LogDir, s.Owner); err != nil {
+			return false, err
 		}
 	}
-	final := filepath.Join(scandir, s.Name)
-	tmp := filepath.Join(scandir, "."+s.Name+".new-"+randomSuffix())
-	if err := os.Mkdir(tmp, 0o755); err != nil {
-		return pathError("create", tmp, err)
+	final := filepath.Join(d.path, s.Name)
+	tmpName := "." + s.Name + ".new-" + randomSuffix()
+	tmp := filepath.Join(d.path, tmpName)
+	if err := mkdirAt(d.fd, tmpName, 0o755, false); err != nil {
+		return false, pathError("create", tmp, err)
 	}
-	defer os.RemoveAll(tmp)
-	if err := writeFiles(tmp, files); err != nil {
-		return err
-	}
-	if err := prepareSupervise(tmp, s.Owner); err != nil {
-		return err
-	}
-	switch fi, err := os.Lstat(final); {
-	case errors.Is(err, os.ErrNotExist):
-		if err := os.Rename(tmp, final); err != nil {
-			return pathError("publish", final, err)
+	renamed := false
+	defer func() {
+		if !renamed {
+			os.RemoveAll(tmp)
 		}
-		return syncDir(scandir)
+	}()
+	tfd, err := openDirAt(d.fd, tmpName)
+	if err != nil {
+		return false, pathError("open", tmp, err)
+	}
+	defer syscall.Close(tfd)
+	if err := writeFiles(tfd, tmp, files); err != nil {
+		return false, err
+	}
+	if err := prepareSupervise(tfd, tmp, s.Owner); err != nil {
+		return false, err
+	}
+	var st syscall.Stat_t
+	switch err := syscall.Lstat(final, &st); {
+	case errors.Is(err, syscall.ENOENT):
+		if err := syscall.Renameat(d.fd, tmpName, d.fd, s.Name); err != nil {
+			return false, pathError("publish", final, err)
+		}
+		renamed = true
+		_ = syscall.Fsync(d.fd) // tmpfs and some file systems refuse fsync on a directory
+		return false, nil
 	case err != nil:
-		return pathError("stat", final, err)
-	case !fi.IsDir():
-		return fmt.Errorf("s6: %s exists and is not a slot directory; remove it", final)
+		return false, pathError("stat", final, err)
+	case !isDir(&st):
+		return false, fmt.Errorf("s6: %s exists and is not a slot directory; remove it", final)
 	}
-	return updateInPlace(tmp, final, files, s)
+	return true, updateInPlace(tmp, final, files, s)
+}
+
+// ensureLogDir creates the slot's log directory when missing and gives it
+// to owner. One lstat when it is already there and owned so.
+func ensureLogDir(dir string, owner *Owner) error {
+	var st syscall.Stat_t
+	if err := syscall.Lstat(dir, &st); err == nil && isDir(&st) &&
+		(owner == nil || int(st.Uid) == owner.UID && int(st.Gid) == owner.GID) {
+		return nil
+	}
+	// Parents stay traversable: the logger runs as the owner.
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return pathError("create log directory", filepath.Dir(dir), err)
+	}
+	if err := os.Mkdir(dir, 0o750); err != nil && !errors.Is(err, os.ErrExist) {
+		return pathError("create log directory", dir, err)
+	}
+	return chown(dir, owner)
 }
 
 // updateInPlace moves the freshly rendered files of tmp into the existing
@@ -236,43 +333,35 @@ func updateInPlace(tmp, final string, files []File, s Slot) error {
 		}
 	}
 	// s6 keeps what exists: make sure what exists is usable by the owner.
-	if err := prepareSupervise(final, s.Owner); err != nil {
+	ffd, err := openDirAt(atFDCWD, final)
+	if err != nil {
+		return pathError("open", final, err)
+	}
+	defer syscall.Close(ffd)
+	if err := prepareSupervise(ffd, final, s.Owner); err != nil {
 		return err
 	}
-	return syncDir(final)
-}
-
-func writeFiles(dir string, files []File) error {
-	made := map[string]bool{dir: true}
-	for _, f := range files {
-		p := filepath.Join(dir, f.Path)
-		if d := filepath.Dir(p); !made[d] {
-			if err := os.MkdirAll(d, 0o755); err != nil {
-				return pathError("create", d, err)
-			}
-			made[d] = true
-		}
-		if err := writeFile(p, f); err != nil {
-			return err
-		}
-	}
+	_ = syscall.Fsync(ffd) // tmpfs and some file systems refuse fsync on a directory
 	return nil
 }
 
-func writeFile(p string, f File) error {
-	w, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, f.Mode)
-	if err != nil {
-		return pathError("write", p, err)
-	}
-	_, err = w.WriteString(f.Content)
-	if err == nil && f.Mode&umask != 0 {
-		err = w.Chmod(f.Mode) // the mode given to open was masked by the umask
-	}
-	if cerr := w.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return pathError("write", p, err)
+// writeFiles creates files in the new slot directory dirfd (at dir, named
+// in errors), with the directories their paths name.
+func writeFiles(dirfd int, dir string, files []File) error {
+	made := map[string]bool{}
+	for _, f := range files {
+		for i := 0; i < len(f.Path); i++ {
+			if f.Path[i] != '/' || made[f.Path[:i]] {
+				continue
+			}
+			if err := mkdirAt(dirfd, f.Path[:i], 0o755, true); err != nil {
+				return pathError("create", filepath.Join(dir, f.Path[:i]), err)
+			}
+			made[f.Path[:i]] = true
+		}
+		if err := createAt(dirfd, f.Path, f.Content, uint32(f.Mode.Perm())); err != nil {
+			return pathError("write", filepath.Join(dir, f.Path), err)
+		}
 	}
 	return nil
 }
@@ -285,36 +374,36 @@ func writeFile(p string, f File) error {
 const (
 	superviseMode = 0o755
 	controlMode   = 0o600
-	eventMode     = os.ModeDir | os.ModeSetgid | os.ModeSticky | 0o730
+	eventMode     = syscall.S_ISGID | syscall.S_ISVTX | 0o730
 )
 
 // prepareSupervise creates supervise/, supervise/control and event/ in the
-// slot dir when missing, and gives them to owner.
-func prepareSupervise(dir string, owner *Owner) error {
-	sup := filepath.Join(dir, "supervise")
-	if err := os.Mkdir(sup, superviseMode); err != nil && !errors.Is(err, os.ErrExist) {
-		return pathError("create", sup, err)
+// slot directory dirfd (at dir, named in errors) when missing, and gives
+// them to owner.
+func prepareSupervise(dirfd int, dir string, owner *Owner) error {
+	if err := mkdirAt(dirfd, "supervise", superviseMode, true); err != nil {
+		return pathError("create", filepath.Join(dir, "supervise"), err)
 	}
-	ctl := filepath.Join(sup, "control")
-	if err := syscall.Mkfifo(ctl, controlMode); err != nil && !errors.Is(err, os.ErrExist) {
-		return pathError("create FIFO", ctl, err)
+	if err := syscall.Mknodat(dirfd, "supervise/control", syscall.S_IFIFO|controlMode, 0); err != nil && !errors.Is(err, syscall.EEXIST) {
+		return pathError("create FIFO", filepath.Join(dir, "supervise/control"), err)
 	}
-	ev := filepath.Join(dir, "event")
-	if err := os.Mkdir(ev, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
-		return pathError("create", ev, err)
+	if err := mkdirAt(dirfd, "event", 0o700, true); err != nil {
+		return pathError("create", filepath.Join(dir, "event"), err)
 	}
-	for _, p := range []string{sup, ctl, ev} {
-		if err := chown(p, owner); err != nil {
-			return err
+	if owner != nil {
+		for _, p := range []string{"supervise", "supervise/control", "event"} {
+			if err := syscall.Fchownat(dirfd, p, owner.UID, owner.GID, atSymlinkNofollow); err != nil {
+				return pathError("give to uid "+strconv.Itoa(owner.UID), filepath.Join(dir, p), err)
+			}
 		}
 	}
 	if superviseMode&umask != 0 {
-		if err := os.Chmod(sup, superviseMode); err != nil {
-			return pathError("chmod", sup, err)
+		if err := syscall.Fchmodat(dirfd, "supervise", superviseMode, 0); err != nil {
+			return pathError("chmod", filepath.Join(dir, "supervise"), err)
 		}
 	}
-	if err := os.Chmod(ev, eventMode); err != nil { // after chown, which may clear setgid
-		return pathError("chmod", ev, err)
+	if err := syscall.Fchmodat(dirfd, "event", eventMode, 0); err != nil { // after chown, which may clear setgid
+		return pathError("chmod", filepath.Join(dir, "event"), err)
 	}
 	return nil
 }
@@ -354,16 +443,6 @@ func Remove(scandir, name string) error {
 	if err := os.RemoveAll(gone); err != nil {
 		return pathError("remove", gone, err)
 	}
-	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return pathError("open", dir, err)
-	}
-	defer d.Close()
-	_ = d.Sync() // tmpfs and some file systems refuse fsync on a directory
 	return nil
 }
 

@@ -20,9 +20,11 @@ import (
 	"os/user"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -64,11 +66,26 @@ type Options struct {
 
 	owners   *ownerCache
 	policies *policyCache
+	scan     *s6.Scandir // the scan directory, open while booting (nil in a dry run)
+	root     bool        // boot runs as root
+	global   []string    // globalArgs of Config, worked out once
+	stderrMu *sync.Mutex // serialises what concurrent profiles write to Stderr
+}
+
+// globalArgs is globalArgs(c, o.Exe), without working it out again for a
+// profile whose configuration keeps the paths it is made of (all do: a
+// profile may not move the home or the scan directory).
+func (o Options) globalArgs(c config.Config) ([]string, error) {
+	if o.global != nil && c.File == o.Config.File && c.Home == o.Config.Home && c.Scandir == o.Config.Scandir {
+		return o.global, nil
+	}
+	return globalArgs(c, o.Exe)
 }
 
 // policyCache holds the engines of profiles that override [policy].
 type policyCache struct {
-	m map[string]policyResult
+	mu sync.Mutex
+	m  map[string]policyResult
 }
 
 type policyResult struct {
@@ -83,6 +100,8 @@ func (o Options) decider(ctx context.Context, c config.Config) (Decider, error) 
 		return o.Policy, nil
 	}
 	key := fmt.Sprintf("%#v", c.Policy) // fmt sorts map keys: a stable key
+	o.policies.mu.Lock()
+	defer o.policies.mu.Unlock()
 	if r, ok := o.policies.m[key]; ok {
 		return r.d, r.err
 	}
@@ -150,6 +169,10 @@ func Run(ctx context.Context, o Options) ([]Outcome, error) {
 		if err := os.MkdirAll(c.Scandir, 0o755); err != nil {
 			return nil, fmt.Errorf("boot: create scan directory %s: %w", c.Scandir, err)
 		}
+		if o.scan, err = o.Tools.OpenScandir(c.Scandir); err != nil {
+			return nil, fmt.Errorf("boot: %w", err)
+		}
+		defer o.scan.Close()
 	}
 	outs := bootAll(ctx, o, names)
 	for _, p := range problems {
@@ -199,18 +222,45 @@ func Run(ctx context.Context, o Options) ([]Outcome, error) {
 	return outs, nil
 }
 
-// bootAll boots the profiles one after the other. Booting is small file
-// operations, mostly in one directory (the scan directory), where the
-// kernel serialises them anyway: concurrent workers measured slower.
+// bootWorkers is how many profiles boot at once: one more than there are
+// cores, so that a worker waiting in the kernel (booting is small file
+// operations) leaves no core idle. On 2 cores, 2 to 4 workers measured
+// about twice as fast as one, on a restart and on a first boot alike; the
+// scan directory's lock serialises only the renames into it.
+var bootWorkers = min(4, 1+runtime.GOMAXPROCS(0))
+
+// bootAll boots the profiles, bootWorkers at a time; the outcomes keep the
+// order of names, so the boot log reads the same whatever the timing.
 func bootAll(ctx context.Context, o Options, names []string) []Outcome {
 	outs := make([]Outcome, len(names))
 	o.owners = &ownerCache{}
 	if o.policies == nil {
 		o.policies = &policyCache{m: map[string]policyResult{}}
 	}
-	for i, n := range names {
-		outs[i] = bootOne(ctx, o, n)
+	o.root = os.Geteuid() == 0
+	o.global, _ = globalArgs(o.Config, o.Exe) // on error, each profile reports it
+	o.stderrMu = &sync.Mutex{}
+	workers := min(bootWorkers, len(names))
+	if workers <= 1 {
+		for i, n := range names {
+			outs[i] = bootOne(ctx, o, n)
+		}
+		return outs
 	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(names) {
+					return
+				}
+				outs[i] = bootOne(ctx, o, names[i])
+			}
+		})
+	}
+	wg.Wait()
 	return outs
 }
 
@@ -299,14 +349,15 @@ func bootOne(ctx context.Context, o Options, name string) Outcome {
 	if o.DryRun {
 		return out
 	}
-	slot, err := slotFor(c, p, o.Exe, out.Action != ActionStarted, o.owners.lookup)
+	global, err := o.globalArgs(c)
 	if err != nil {
 		return fail(err)
 	}
-	if _, err := os.Lstat(filepath.Join(c.Scandir, slot.Name)); err == nil {
-		out.existed = true
+	slot, err := slotFor(c, p, global, o.root, out.Action != ActionStarted, o.owners.lookup)
+	if err != nil {
+		return fail(err)
 	}
-	if err := o.Tools.Publish(c.Scandir, slot); err != nil {
+	if out.existed, err = o.scan.Publish(slot); err != nil {
 		return fail(err)
 	}
 	o.record(p, c, pol, in, res, out.Action)
@@ -330,7 +381,9 @@ func (o Options) record(p profile.Paths, c config.Config, pol Decider, in *hosta
 		e.Digest = id.Digest()
 	}
 	if err := journal.Append(p.Journal, e); err != nil {
+		o.stderrMu.Lock()
 		fmt.Fprintf(o.Stderr, "boot: warning: profile %s: %v\n", p.Name, err)
+		o.stderrMu.Unlock()
 	}
 }
 
@@ -345,14 +398,16 @@ const StopMargin = 5 * time.Second
 // SlotFor renders the s6 slot of profile p under configuration c (already
 // merged with the profile's profile.toml). exe is the supervisor binary.
 func SlotFor(c config.Config, p profile.Paths, exe string, down bool) (s6.Slot, error) {
-	return slotFor(c, p, exe, down, LookupOwner)
-}
-
-func slotFor(c config.Config, p profile.Paths, exe string, down bool, lookup func(string) (*s6.Owner, error)) (s6.Slot, error) {
 	global, err := globalArgs(c, exe)
 	if err != nil {
 		return s6.Slot{}, err
 	}
+	return slotFor(c, p, global, os.Geteuid() == 0, down, LookupOwner)
+}
+
+// slotFor is SlotFor with the global arguments already worked out and
+// whether boot runs as root.
+func slotFor(c config.Config, p profile.Paths, global []string, root, down bool, lookup func(string) (*s6.Owner, error)) (s6.Slot, error) {
 	if err := checkLogPath(c.Home, p.Logs); err != nil {
 		return s6.Slot{}, err
 	}
@@ -366,7 +421,7 @@ func slotFor(c config.Config, p profile.Paths, exe string, down bool, lookup fun
 		Down:           down,
 		TimeoutKill:    c.Gateway.StopGrace.D() + StopMargin,
 	}
-	if os.Geteuid() == 0 && c.Gateway.User != "" {
+	if root && c.Gateway.User != "" {
 		owner, err := lookup(c.Gateway.User)
 		if err != nil {
 			return s6.Slot{}, err

@@ -122,21 +122,22 @@ func (w Writer) Append(e Entry) error {
 	if err != nil {
 		return err
 	}
-	if err := ensureDir(filepath.Dir(w.Path)); err != nil {
+	dir, err := ensureDir(filepath.Dir(w.Path))
+	if err != nil {
 		return err
 	}
 	for attempt := 0; attempt < 4; attempt++ {
-		f, st, err := open(w.Path)
+		f, st, err := open(w.Path, dir)
 		if err != nil {
 			return err
 		}
 		if st.Size < w.max() {
-			err := writeLine(f, st.Size, line)
-			f.Close()
+			err := f.writeLine(st.Size, line)
+			f.close()
 			return err
 		}
-		done, err := w.rotate(f, line)
-		f.Close()
+		done, err := w.rotate(f, dir, line)
+		f.close()
 		if err != nil || done {
 			return err
 		}
@@ -148,13 +149,13 @@ func (w Writer) Append(e Entry) error {
 // rotate renames the full journal to ".1" and appends line to a fresh one,
 // holding an exclusive flock on the old file. done is false when another
 // writer rotated it first (the caller reopens).
-func (w Writer) rotate(f *os.File, line []byte) (done bool, err error) {
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+func (w Writer) rotate(f file, dir owner, line []byte) (done bool, err error) {
+	if err := syscall.Flock(f.fd, syscall.LOCK_EX); err != nil {
 		return false, fmt.Errorf("journal: lock %s: %w", w.Path, err)
 	}
-	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	defer syscall.Flock(f.fd, syscall.LOCK_UN)
 	var held, cur syscall.Stat_t
-	if err := syscall.Fstat(int(f.Fd()), &held); err != nil {
+	if err := syscall.Fstat(f.fd, &held); err != nil {
 		return false, fmt.Errorf("journal: %s: %w", w.Path, err)
 	}
 	if err := syscall.Lstat(w.Path, &cur); err != nil || cur.Ino != held.Ino || cur.Dev != held.Dev {
@@ -163,90 +164,125 @@ func (w Writer) rotate(f *os.File, line []byte) (done bool, err error) {
 	if err := os.Rename(w.Path, w.Path+".1"); err != nil {
 		return false, fmt.Errorf("journal: rotate %s: %w", w.Path, err)
 	}
-	nf, st, err := open(w.Path)
+	nf, st, err := open(w.Path, dir)
 	if err != nil {
 		return false, err
 	}
-	defer nf.Close()
-	return true, writeLine(nf, st.Size, line)
+	defer nf.close()
+	return true, nf.writeLine(st.Size, line)
 }
+
+// file is an open journal: a bare descriptor, never handed to the runtime
+// poller (which refuses regular files, after four system calls of trying).
+type file struct {
+	fd   int
+	name string
+}
+
+func (f file) close() { syscall.Close(f.fd) }
+
+// owner is who owns a journal's directory.
+type owner struct{ uid, gid uint32 }
 
 // open opens path for appending without following a symlink or blocking on
 // a FIFO, creating it if needed, and refuses anything but a regular file
-// with one link.
-func open(path string) (*os.File, syscall.Stat_t, error) {
+// with one link. dir is the owner of the directory path is in.
+func open(path string, dir owner) (file, syscall.Stat_t, error) {
 	var st syscall.Stat_t
-	fd, err := syscall.Open(path, syscall.O_RDWR|syscall.O_APPEND|syscall.O_CREAT|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC|syscall.O_NOCTTY, 0o644)
+	var fd int
+	var err error
+	for {
+		fd, err = syscall.Open(path, syscall.O_RDWR|syscall.O_APPEND|syscall.O_CREAT|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC|syscall.O_NOCTTY, 0o644)
+		if err != syscall.EINTR {
+			break
+		}
+	}
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.ENXIO) || errors.Is(err, syscall.EISDIR) {
-			return nil, st, fmt.Errorf("journal: %s: %w", path, ErrNotRegular)
+			return file{}, st, fmt.Errorf("journal: %s: %w", path, ErrNotRegular)
 		}
-		return nil, st, fmt.Errorf("journal: open %s: %w", path, err)
+		return file{}, st, fmt.Errorf("journal: open %s: %w", path, err)
 	}
-	f := os.NewFile(uintptr(fd), path)
+	f := file{fd, path}
 	if err := syscall.Fstat(fd, &st); err != nil {
-		f.Close()
-		return nil, st, fmt.Errorf("journal: %s: %w", path, err)
+		f.close()
+		return file{}, st, fmt.Errorf("journal: %s: %w", path, err)
 	}
 	if st.Mode&syscall.S_IFMT != syscall.S_IFREG || st.Nlink != 1 {
-		f.Close()
-		return nil, st, fmt.Errorf("journal: %s: %w", path, ErrNotRegular)
+		f.close()
+		return file{}, st, fmt.Errorf("journal: %s: %w", path, ErrNotRegular)
 	}
-	if os.Geteuid() == 0 && st.Uid == 0 {
-		giveToDirOwner(f, filepath.Dir(path))
+	if st.Uid == 0 && dir.uid != 0 && euid == 0 {
+		// Only as root, on a file root owns, with one link: give it to
+		// the owner of its directory.
+		_ = syscall.Fchown(fd, int(dir.uid), int(dir.gid))
 	}
 	return f, st, nil
 }
 
+// euid is the process's effective uid, read once.
+var euid = os.Geteuid()
+
 // writeLine appends line in one write. When the file does not end with a
 // newline (a line torn by a crash), the line starts with one, so that the
 // torn line stays the only casualty.
-func writeLine(f *os.File, size int64, line []byte) error {
+func (f file) writeLine(size int64, line []byte) error {
 	if size > 0 {
 		var last [1]byte
-		if n, err := f.ReadAt(last[:], size-1); n == 1 && err == nil && last[0] != '\n' {
+		if n, err := syscall.Pread(f.fd, last[:], size-1); n == 1 && err == nil && last[0] != '\n' {
 			line = append([]byte{'\n'}, line...)
 		}
 	}
-	n, err := f.Write(line)
+	var n int
+	var err error
+	for {
+		n, err = syscall.Write(f.fd, line)
+		if err != syscall.EINTR {
+			break
+		}
+	}
 	if err == nil && n != len(line) {
 		err = io.ErrShortWrite
 	}
 	if err != nil {
-		return fmt.Errorf("journal: write %s: %w", f.Name(), err)
+		return fmt.Errorf("journal: write %s: %w", f.name, err)
 	}
 	return nil
 }
 
 // ensureDir creates dir (the profile's state directory) when missing; as
-// root, it gives it to the owner of its parent, the profile directory.
-func ensureDir(dir string) error {
-	fi, err := os.Lstat(dir)
-	if err == nil {
-		if !fi.IsDir() {
-			return fmt.Errorf("journal: %s: %w", dir, ErrNotRegular)
-		}
-		return nil
+// root, it gives it to the owner of its parent, the profile directory. It
+// returns who owns dir.
+func ensureDir(dir string) (owner, error) {
+	if o, err := dirOwner(dir); err == nil || !errors.Is(err, os.ErrNotExist) {
+		return o, err
 	}
-	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("journal: %w", err)
+	if err := os.Mkdir(dir, 0o755); errors.Is(err, os.ErrExist) {
+		return dirOwner(dir) // made meanwhile by another writer
+	} else if err != nil {
+		return owner{}, fmt.Errorf("journal: %w", err)
 	}
-	if os.Geteuid() == 0 {
+	o := owner{uint32(euid), 0} // ours (only the uid is looked at)
+	if euid == 0 {
 		var parent syscall.Stat_t
-		if syscall.Stat(filepath.Dir(dir), &parent) == nil && parent.Uid != 0 {
-			_ = os.Lchown(dir, int(parent.Uid), int(parent.Gid))
+		if syscall.Stat(filepath.Dir(dir), &parent) == nil && parent.Uid != 0 &&
+			os.Lchown(dir, int(parent.Uid), int(parent.Gid)) == nil {
+			o = owner{parent.Uid, parent.Gid}
 		}
 	}
-	return nil
+	return o, nil
 }
 
-// giveToDirOwner gives f to the owner of dir when that is not root. Only
-// called as root on a file root owns, with one link.
-func giveToDirOwner(f *os.File, dir string) {
-	var d syscall.Stat_t
-	if syscall.Stat(dir, &d) == nil && d.Uid != 0 {
-		_ = f.Chown(int(d.Uid), int(d.Gid))
+// dirOwner is the owner of the directory dir, which must not be a symlink.
+func dirOwner(dir string) (owner, error) {
+	var st syscall.Stat_t
+	if err := syscall.Lstat(dir, &st); err != nil {
+		return owner{}, fmt.Errorf("journal: %s: %w", dir, err)
 	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFDIR {
+		return owner{}, fmt.Errorf("journal: %s: %w", dir, ErrNotRegular)
+	}
+	return owner{st.Uid, st.Gid}, nil
 }
 
 // Warning is a line Read skipped: torn by a crash, or not a journal line.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -22,24 +23,44 @@ func Sweep(p profile.Paths, now time.Time, ttl time.Duration) ([]string, error) 
 	var removed []string
 	var errs []error
 	rm := func(path string) {
-		if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
-			return
-		}
 		if err := removeFile(path); err != nil {
 			errs = append(errs, err)
 			return
 		}
 		removed = append(removed, path)
 	}
-	rm(p.Pid)
-	rm(p.Processes)
+	// One listing of the profile directory tells which runtime files are
+	// there; a directory that cannot be listed is asked file by file.
+	top, err := os.ReadDir(p.Dir)
+	listed := err == nil
+	has := func(path string) bool {
+		if !listed || filepath.Dir(path) != p.Dir {
+			_, err := os.Lstat(path)
+			return !errors.Is(err, os.ErrNotExist)
+		}
+		name := filepath.Base(path)
+		i := sort.Search(len(top), func(i int) bool { return top[i].Name() >= name })
+		return i < len(top) && top[i].Name() == name
+	}
+	if has(p.Pid) {
+		rm(p.Pid)
+	}
+	if has(p.Processes) {
+		rm(p.Processes)
+	}
 	for _, dir := range []string{p.Dir, p.StateDir} {
-		ents, _ := os.ReadDir(dir)
+		ents := top
+		if dir != p.Dir {
+			ents, _ = os.ReadDir(dir)
+		}
 		for _, e := range ents {
 			if strings.HasPrefix(e.Name(), ".") && strings.Contains(e.Name(), ".tmp-") && e.Type().IsRegular() {
 				rm(filepath.Join(dir, e.Name())) // left by a writer killed mid-write
 			}
 		}
+	}
+	if !has(p.Marker) {
+		return removed, errors.Join(errs...)
 	}
 	m, j, _ := ReadMarker(p.Marker)
 	if j != MarkerAbsent {
