@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -163,10 +164,9 @@ func Load(path string, o Overrides) (Config, error) {
 // profile's profile.toml (at path) merged in. A missing file is no error.
 func (c Config) ForProfile(path string) (Config, error) {
 	out := c.clone()
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return out, nil
-	}
-	if err := out.mergeFile(path, false); err != nil {
+	if err := out.mergeFile(path, false); errors.Is(err, os.ErrNotExist) {
+		return c.clone(), nil
+	} else if err != nil {
 		return c, err
 	}
 	return out, out.Validate()
@@ -215,20 +215,57 @@ type fileShape struct {
 
 const maxConfigSize = 1 << 20
 
+// readFile reads the configuration file at path (a symlink is followed: a
+// mounted ConfigMap is one) with one open, fstat and read: boot reads a
+// profile.toml per profile. A FIFO is refused rather than waited on. A
+// missing file is an error wrapping os.ErrNotExist.
+func readFile(path string) ([]byte, error) {
+	var fd int
+	var err error
+	for {
+		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", &os.PathError{Op: "open", Path: path, Err: err})
+	}
+	defer syscall.Close(fd)
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		return nil, fmt.Errorf("config: %w", &os.PathError{Op: "stat", Path: path, Err: err})
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return nil, fmt.Errorf("config: %s is not a regular file", path)
+	}
+	if st.Size > maxConfigSize {
+		return nil, fmt.Errorf("config: %s is %d bytes, more than %d", path, st.Size, maxConfigSize)
+	}
+	data := make([]byte, 0, st.Size+1)
+	for len(data) <= maxConfigSize {
+		n, err := syscall.Read(fd, data[len(data):cap(data)])
+		if err == syscall.EINTR || err == syscall.EAGAIN {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", &os.PathError{Op: "read", Path: path, Err: err})
+		}
+		if n == 0 {
+			return data, nil
+		}
+		data = data[:len(data)+n]
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)] // grow: the file grew since fstat
+		}
+	}
+	return nil, fmt.Errorf("config: %s is more than %d bytes", path, maxConfigSize)
+}
+
 func (c *Config) mergeFile(path string, top bool) error {
-	fi, err := os.Stat(path)
+	data, err := readFile(path)
 	if err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("config: %s is not a regular file", path)
-	}
-	if fi.Size() > maxConfigSize {
-		return fmt.Errorf("config: %s is %d bytes, more than %d", path, fi.Size(), maxConfigSize)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("config: %w", err)
+		return err
 	}
 	var f fileShape
 	md, err := toml.Decode(strings.TrimPrefix(string(data), "\ufeff"), &f)
