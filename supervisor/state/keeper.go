@@ -116,6 +116,9 @@ func (k *Keeper) write(data []byte) error {
 	k.spare, k.spareName = nil, ""
 	if sp == nil || k.dir == nil || !sameFile(sp, name) {
 		if sp != nil {
+			if k.dir == nil && sameFile(sp, name) {
+				_ = removeLazy(name) // ours, but unusable without the directory
+			}
 			sp.Close()
 		}
 		return WriteAtomic(k.path, data, 0o644)
