@@ -79,6 +79,25 @@ type Result struct {
 	Policy         string // the module that was asked: name@first 8 hex digits of its sha256
 	Fallback       bool   // the native fallback decided
 	FallbackReason string // why, when Fallback
+	// Failed: the fallback decided because the module failed (it could
+	// not be loaded, trapped, ran out of time or answered nonsense), not
+	// because it declined or does not make decisions of this kind.
+	Failed bool
+}
+
+// FallbackIdentity names the native fallback where a policy is named.
+const FallbackIdentity = fallback.Name + "@native"
+
+// DecidedBy names the policy whose answer this is, for the state file, the
+// boot log and the logs: the module asked, unless it failed and the native
+// fallback answered in its place. A module that declines a decision, or
+// does not make that kind, hands it to the fallback by design: the answer
+// is still counted as the module's.
+func (r Result) DecidedBy() string {
+	if r.Failed {
+		return FallbackIdentity
+	}
+	return r.Policy
 }
 
 // Engine makes decisions with one module. It holds one instance of the
@@ -426,6 +445,7 @@ func (e *Engine) fallback(res Result, in *hostabi.Input, reason string, failure 
 	res.Decision = fallback.Decide(in)
 	res.Fallback = true
 	res.FallbackReason = reason
+	res.Failed = failure != nil
 	return res, nil
 }
 

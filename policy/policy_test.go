@@ -95,6 +95,8 @@ func TestInstanceReusedThenReplacedAfterFailure(t *testing.T) {
 	res := reason(99)
 	assert.True(t, res.Fallback)
 	assert.Contains(t, res.FallbackReason, "unreachable")
+	assert.True(t, res.Failed)
+	assert.Equal(t, policy.FallbackIdentity, res.DecidedBy(), "the fallback answered in place of a failed module")
 	assert.Equal(t, "call 1", reason(1).Decision.Reason, "a trapped instance is replaced by a fresh one")
 
 	res = reason(98)
@@ -106,6 +108,8 @@ func TestInstanceReusedThenReplacedAfterFailure(t *testing.T) {
 	res = reason(97)
 	assert.True(t, res.Fallback)
 	assert.Contains(t, res.FallbackReason, "declined")
+	assert.False(t, res.Failed)
+	assert.Equal(t, e.Identity(), res.DecidedBy(), "a declined decision is the module's choice")
 	assert.Equal(t, "call 2", reason(1).Decision.Reason, "declining is no failure: the instance is kept")
 
 	boot := &hostabi.Input{Kind: hostabi.KindBoot, Profile: "coder", State: hostabi.StateRunning}
@@ -114,6 +118,7 @@ func TestInstanceReusedThenReplacedAfterFailure(t *testing.T) {
 	assert.True(t, res.Fallback)
 	assert.Contains(t, res.FallbackReason, "does not make boot decisions")
 	assert.Equal(t, fallback.Boot(boot), res.Decision)
+	assert.Equal(t, e.Identity(), res.DecidedBy())
 	assert.Equal(t, 2, strings.Count(logs.String(), "level=WARN"), "undeclared and declined decisions are not failures")
 }
 

@@ -331,7 +331,7 @@ func bootOne(ctx context.Context, o Options, name string) Outcome {
 	if err != nil {
 		return fail(fmt.Errorf("boot: policy: %w", err))
 	}
-	out.Policy, out.Reason = res.Policy, res.Decision.Reason
+	out.Policy, out.Reason = res.DecidedBy(), res.Decision.Reason
 	switch res.Decision.Action {
 	case hostabi.ActionStart:
 		out.Action = ActionStarted

@@ -78,7 +78,7 @@ func decideWithoutVerdict(ctx context.Context, o *Options, st ExitStatus, now ti
 	r := o.decide(ctx, in)
 	d := r.Decision
 	if d.State != hostabi.StateNone || d.Desired != hostabi.StateNone {
-		if _, err := state.Set(o.Paths.State, state.Change{Gateway: d.State, Desired: d.Desired, Reason: d.Reason, Policy: r.Policy,
+		if _, err := state.Set(o.Paths.State, state.Change{Gateway: d.State, Desired: d.Desired, Reason: d.Reason, Policy: r.DecidedBy(),
 			Trigger: hostabi.TriggerExited.String()}, now); err != nil {
 			o.Log.Error("finish: persist the exit decision", "err", err)
 		}
@@ -96,5 +96,5 @@ func decideWithoutVerdict(ctx context.Context, o *Options, st ExitStatus, now ti
 		o.Log.Error("finish: exit history", "err", err)
 	}
 	return state.Verdict{Kind: hostabi.KindExit, Action: d.Action, Desired: d.Desired, DelayMS: d.Delay.Milliseconds(),
-		Reason: d.Reason, Policy: r.Policy, WrittenAt: now}
+		Reason: d.Reason, Policy: r.DecidedBy(), WrittenAt: now}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
+	"github.com/hermes-supervisor/hermes-supervisor/policy"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
 )
@@ -65,6 +66,7 @@ func TestHostileModuleUnderLoad(t *testing.T) {
 				assert.Equal(t, want, f.GatewayState, "gateway %d", i)
 				assert.Equal(t, want, f.DesiredState, "gateway %d", i)
 				assert.Equal(t, trigger.String(), f.Trigger, "gateway %d", i)
+				assert.Equal(t, policy.FallbackIdentity, f.Policy, "gateway %d: the state names the fallback, which decided", i)
 				assert.Contains(t, log, "deciding with the native fallback", "gateway %d: the fallback decided", i)
 				assert.Contains(t, log, tc.why, "gateway %d: says why the module was not used", i)
 				seen, ok := e.signalEvent("TERM")

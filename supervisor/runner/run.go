@@ -82,7 +82,7 @@ func (o *Options) decide(ctx context.Context, in hostabi.Input) policy.Result {
 	}
 	o.Log.Error("runner: policy failed; deciding with the native fallback", "err", err)
 	in.Params = nil
-	return policy.Result{Decision: fallback.Decide(&in), Policy: fallback.Name + "@native", Fallback: true, FallbackReason: err.Error()}
+	return policy.Result{Decision: fallback.Decide(&in), Policy: policy.FallbackIdentity, Fallback: true, FallbackReason: err.Error(), Failed: true}
 }
 
 // record appends a decision to the profile's decision journal. It is
@@ -369,11 +369,11 @@ func (l *life) decideStop(ctx context.Context, sig syscall.Signal, self state.Pr
 	d := r.Decision
 	code := int(d.ExitCode)
 	if _, err := l.keeper.Set(state.Change{Gateway: d.State, Desired: d.Desired, ExitCode: &code,
-		Reason: d.Reason, Policy: r.Policy, Trigger: trigger.String()}, now); err != nil {
+		Reason: d.Reason, Policy: r.DecidedBy(), Trigger: trigger.String()}, now); err != nil {
 		l.o.Log.Error("runner: persist the shutdown decision", "err", err)
 	}
 	l.o.Log.Info("runner: shutdown decided and durable", "signal", sig.String(), "marker", j.String(), "trigger", trigger.String(),
-		"state", d.State.String(), "desired", d.Desired.String(), "exit", code, "reason", d.Reason, "policy", r.Policy,
+		"state", d.State.String(), "desired", d.Desired.String(), "exit", code, "reason", d.Reason, "policy", r.DecidedBy(),
 		"took", time.Since(arrived).String())
 	return r, trigger, in, m
 }
@@ -443,7 +443,7 @@ func (l *life) exited(ctx context.Context, werr error, self state.Proc) int {
 	d := r.Decision
 	if d.State != hostabi.StateNone || d.Desired != hostabi.StateNone {
 		if _, err := l.keeper.Set(state.Change{Gateway: d.State, Desired: d.Desired, Reason: d.Reason,
-			Policy: r.Policy, Trigger: hostabi.TriggerExited.String()}, now); err != nil {
+			Policy: r.DecidedBy(), Trigger: hostabi.TriggerExited.String()}, now); err != nil {
 			l.o.Log.Error("runner: persist the exit decision", "err", err)
 		}
 	}
@@ -451,7 +451,7 @@ func (l *life) exited(ctx context.Context, werr error, self state.Proc) int {
 		Trigger: hostabi.TriggerExited, Verdict: d.Action})
 	code := st.RunExitCode()
 	l.o.Log.Info("runner: gateway exited", "code", st.Code, "signal", int(st.Signal), "action", d.Action.String(),
-		"delay", d.Delay.String(), "reason", d.Reason, "policy", r.Policy)
+		"delay", d.Delay.String(), "reason", d.Reason, "policy", r.DecidedBy())
 	l.o.record(journal.SourceRun, in, r, nil)
 	l.finishLife(r, hostabi.KindExit, code)
 	return code
@@ -468,7 +468,7 @@ func (l *life) appendHistory(rec hostabi.ExitRecord) {
 func (l *life) finishLife(r policy.Result, k hostabi.Kind, code int) {
 	now := l.o.now()
 	v := state.Verdict{Supervisor: l.ledger.Supervisor, RunExit: code, Kind: k, Action: r.Decision.Action, Desired: r.Decision.Desired,
-		DelayMS: r.Decision.Delay.Milliseconds(), Reason: r.Decision.Reason, Policy: r.Policy, WrittenAt: now}
+		DelayMS: r.Decision.Delay.Milliseconds(), Reason: r.Decision.Reason, Policy: r.DecidedBy(), WrittenAt: now}
 	if err := state.WriteVerdict(l.o.Paths.Verdict, v); err != nil {
 		l.o.Log.Error("runner: verdict", "err", err)
 	}
