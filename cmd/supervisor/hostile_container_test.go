@@ -60,8 +60,11 @@ func TestHostileModuleContainerCycle(t *testing.T) {
 			r := e.ok(0, "boot")
 			assert.Contains(t, r.stderr, "deciding with the native fallback", "boot decided with the fallback")
 			assert.Contains(t, r.stderr, tc.why)
+			bootLog, err := os.ReadFile(filepath.Join(e.home, "logs", "container-boot.log"))
+			require.NoError(t, err)
 			for _, name := range names {
 				assert.Contains(t, r.stderr, "boot: profile "+name+": started (desired running)")
+				assert.Regexp(t, `profile=`+name+` .* policy=fallback@native reason=`, string(bootLog), "the boot log names the fallback, which decided")
 			}
 
 			sc := s6test.Start(t, e.scandir)
