@@ -101,7 +101,6 @@ func writeAtomicLazy(path string, data []byte, perm os.FileMode) error {
 }
 
 func writeAtomic(path string, data []byte, perm os.FileMode, durable bool) error {
-	dir := filepath.Dir(path)
 	if fi, err := os.Lstat(path); err == nil && fi.IsDir() {
 		return fmt.Errorf("state: write %s: %w: is a directory", path, ErrNotRegular)
 	}
@@ -109,6 +108,19 @@ func writeAtomic(path string, data []byte, perm os.FileMode, durable bool) error
 	if err != nil {
 		return err
 	}
+	var sync func() error
+	if durable {
+		sync = func() error { return syncDir(filepath.Dir(path)) }
+	}
+	return commitTemp(f, tmp, path, data, sync)
+}
+
+// commitTemp writes data into the new temporary file f (named tmp) and
+// renames it over path. With syncDir set, f is fsynced before the rename
+// and syncDir (the fsync of the directory) is called after it; without, the
+// replacement is atomic but not durable. f is closed; on failure tmp is
+// removed.
+func commitTemp(f *os.File, tmp, path string, data []byte, syncDir func() error) error {
 	fail := func(err error) error {
 		f.Close()
 		os.Remove(tmp)
@@ -117,7 +129,7 @@ func writeAtomic(path string, data []byte, perm os.FileMode, durable bool) error
 	if _, err := f.Write(data); err != nil {
 		return fail(err)
 	}
-	if durable {
+	if syncDir != nil {
 		if err := f.Sync(); err != nil {
 			return fail(err)
 		}
@@ -130,10 +142,10 @@ func writeAtomic(path string, data []byte, perm os.FileMode, durable bool) error
 		os.Remove(tmp)
 		return fmt.Errorf("state: write %s: %w", path, err)
 	}
-	if !durable {
+	if syncDir == nil {
 		return nil
 	}
-	return syncDir(dir)
+	return syncDir()
 }
 
 // createTemp creates a new, empty temporary file beside path, named

@@ -128,29 +128,12 @@ func (k *Keeper) write(data []byte) error {
 		_ = removeLazy(name)
 		return fmt.Errorf("state: write %s: %w: is a directory", k.path, ErrNotRegular)
 	}
-	fail := func(err error) error {
-		sp.Close()
-		os.Remove(name)
-		return fmt.Errorf("state: write %s: %w", k.path, err)
-	}
-	if _, err := sp.Write(data); err != nil {
-		return fail(err)
-	}
-	if err := sp.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := sp.Close(); err != nil {
-		os.Remove(name)
-		return fmt.Errorf("state: write %s: %w", k.path, err)
-	}
-	if err := os.Rename(name, k.path); err != nil {
-		os.Remove(name)
-		return fmt.Errorf("state: write %s: %w", k.path, err)
-	}
-	if err := k.dir.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
-		return fmt.Errorf("state: sync %s: %w", filepath.Dir(k.path), err)
-	}
-	return nil
+	return commitTemp(sp, name, k.path, data, func() error {
+		if err := k.dir.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
+			return fmt.Errorf("state: sync %s: %w", filepath.Dir(k.path), err)
+		}
+		return nil
+	})
 }
 
 // removeOrphans removes this state file's temporary files whose writer (the
