@@ -294,16 +294,62 @@ func (o *Ops) Stop(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	var mk state.Marker
+	marked := false
 	if st.Up {
-		if _, err := state.WriteMarkerFor(t.paths.Marker, st.Pid, state.IntentStop, o.now()); err != nil && !errors.Is(err, state.ErrNoProcess) {
+		m, err := state.WriteMarkerFor(t.paths.Marker, st.Pid, state.IntentStop, o.now())
+		if err != nil && !errors.Is(err, state.ErrNoProcess) {
 			return err
 		}
+		mk, marked = m, err == nil
 	}
 	if _, err := state.Set(t.paths.State, state.Change{Desired: hostabi.StateStopped}, o.now()); err != nil {
 		return err
 	}
-	return o.Tools.Control(ctx, t.slot, s6.Down, o.wait(t, true))
+	if err := o.Tools.Control(ctx, t.slot, s6.Down, o.wait(t, true)); err != nil {
+		return err
+	}
+	return o.settleStop(t, marked, mk)
 }
+
+// ReasonStopBetweenLives is the reason recorded when an operator's stop
+// found no supervisor to decide it.
+const ReasonStopBetweenLives = "operator stop: no gateway was running to decide it"
+
+// settleStop records an operator's stop that no "supervisor run" decided.
+// That happens when the stop arrives between two lives (the finish had
+// decided to restart, and its "running" is on the volume) or when the
+// gateway exits on its own before the marker is honoured. s6 now keeps
+// the slot down, so a "running" left there would be false: it becomes
+// "stopped". A marker that was honoured means the policy decided, and its
+// decision stands; so does a marker another command replaced.
+func (o *Ops) settleStop(t target, marked bool, mk state.Marker) error {
+	if marked {
+		cur, j, _ := state.ReadMarker(t.paths.Marker) // MarkerHonoured: a readable marker
+		if j != state.MarkerHonoured || cur.Target() != mk.Target() || !cur.WrittenAt.Equal(mk.WrittenAt) {
+			return nil
+		}
+	}
+	_, err := state.Update(t.paths.State, func(f *state.File) error {
+		if f.Desired() != hostabi.StateStopped {
+			return errSettled // a start or restart came after this stop: its life records itself
+		}
+		switch f.Gateway() {
+		case hostabi.StateStarting, hostabi.StateRunning, hostabi.StateDraining, hostabi.StateDegraded:
+		default:
+			return errSettled
+		}
+		f.Policy, f.ExitCode = "", nil // no policy decided this, and no exit goes with it
+		return state.Change{Gateway: hostabi.StateStopped, Reason: ReasonStopBetweenLives,
+			Trigger: hostabi.TriggerOperator.String()}.Apply(f, o.now())
+	})
+	if errors.Is(err, errSettled) {
+		return nil
+	}
+	return err
+}
+
+var errSettled = errors.New("ops: state already settled")
 
 // Restart restarts the gateway as an operator: a restart marker naming the
 // supervised process, then s6-svc -r, waiting until it is up and ready

@@ -160,7 +160,14 @@ func (c *Container) Expand(s string) string {
 // WriteConfig replaces hermes.toml (expanded as Options.Config is).
 func (c *Container) WriteConfig(conf string) {
 	c.t.Helper()
-	if err := os.WriteFile(c.Config, []byte(c.Expand(conf)), 0o644); err != nil {
+	// Atomically, as a careful operator would: a "supervisor run" that
+	// starts meanwhile reads the old file or the new one, never a
+	// truncated one (which would mean the built-in gateway command).
+	tmp := c.Config + ".new"
+	if err := os.WriteFile(tmp, []byte(c.Expand(conf)), 0o644); err != nil {
+		c.t.Fatal(err)
+	}
+	if err := os.Rename(tmp, c.Config); err != nil {
 		c.t.Fatal(err)
 	}
 }
@@ -472,6 +479,11 @@ func (c *Container) ScandirIsTmpfs() bool { return c.mode == Namespaced && c.sca
 func (c *Container) dumpDiagnostics() {
 	c.t.Logf("container %s diagnostics (%d boots, %s):\n-- console (tail):\n%s\n-- boot log (tail):\n%s",
 		c.id, c.boots, c.mode, tail(c.Console, 60), tail(c.BootLogPath(), 40))
+	// Each gateway's s6-log: where "supervisor run" reports why it exited.
+	logs, _ := filepath.Glob(filepath.Join(c.Home, "logs", "gateways", "*", "current"))
+	for _, l := range logs {
+		c.t.Logf("-- %s (tail):\n%s", l, tail(l, 20))
+	}
 }
 
 func childOf(pid int) int {
