@@ -80,7 +80,9 @@ func stampState(t *testing.T, c *container.Container, profile, state string) {
 func writeAs(t *testing.T, c *container.Container, profile, name, data string) {
 	t.Helper()
 	p := filepath.Join(c.ProfileDir(profile), name)
-	r := c.ExecAs(hermes, "sh", "-c", `printf '%s' "$1" > "$2"`, "sh", data, p)
+	// Through a temporary file and a rename: a supervisor that reads the
+	// file meanwhile sees the old content or the new, never a truncated one.
+	r := c.ExecAs(hermes, "sh", "-c", `printf '%s' "$1" > "$2.new" && mv -f "$2.new" "$2"`, "sh", data, p)
 	require.True(t, r.OK(), "%s", r)
 }
 
