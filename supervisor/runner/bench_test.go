@@ -19,30 +19,42 @@ import (
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
 )
 
-// BenchmarkStopToDurable20 stops 20 supervised gateways at once and
-// measures, for each, the time from sending SIGTERM to "supervisor run" to
-// the moment the stand-in gateway receives the forwarded signal. The
-// supervisor forwards only after the decided state is durable on disk, so
-// this is an upper bound of signal arrival -> decision durable. Reported:
-// p50 and p99 over all stops of all iterations, and in-proc-*: the
-// supervisor's own measure from the signal reaching its handler to the
-// state durable.
+// BenchmarkStopToDurable20 stops 20 supervised gateways at once with a
+// plain SIGTERM (what a container stop sends) and measures, for each, the
+// time from sending SIGTERM to "supervisor run" to the moment the stand-in
+// gateway receives the forwarded signal. The supervisor forwards only once
+// the decided state is durable on disk, so this is an upper bound of signal
+// arrival -> decision durable. Reported: p50 and p99 over all stops of all
+// iterations, and in-proc-*: the supervisor's own measure from the signal
+// reaching its handler to the decision known durable.
 //
-// The reference (proc-floor-*), measured in the same iterations on the same
-// disk and cores: 20 minimal wrappers, each a process that starts the same
-// stand-in gateway and, on SIGTERM, makes one state-sized file durable with
-// state.WriteAtomic (temporary file, fsync, rename, fsync of the directory)
-// and forwards the signal, measured the same way. That is what any
-// process-per-gateway supervisor pays at the least; ratio-p99 is the
-// supervisor's p99 over it. wake-floor-* is the part of it before the
-// write: SIGTERM sent -> the wrapper's Go code running.
-func BenchmarkStopToDurable20(b *testing.B) {
+// The references, measured in the same iterations on the same disk and
+// cores, are minimal wrappers: a process that starts the same stand-in
+// gateway and, on SIGTERM, forwards it, either at once (fwd-floor-*: what
+// any process-per-gateway supervisor pays, two processes waking) or after
+// making one state-sized file durable with state.WriteAtomic (proc-floor-*:
+// a supervisor that writes on every stop). ratio-p99 is the supervisor's
+// p99 over fwd-floor's; wake-floor-* is SIGTERM sent -> the forwarding
+// wrapper's Go code running.
+func BenchmarkStopToDurable20(b *testing.B) { benchStorm(b, false) }
+
+// BenchmarkOperatorStopToDurable20 is BenchmarkStopToDurable20 with an
+// operator's planned-stop marker naming every supervisor (a stop of every
+// gateway at once): each decision differs from what is on disk and is
+// written before the signal is forwarded. ratio-p99 is against the wrappers
+// that write (proc-floor-*).
+func BenchmarkOperatorStopToDurable20(b *testing.B) { benchStorm(b, true) }
+
+func benchStorm(b *testing.B, operator bool) {
 	n := benchN()
-	var lat, took, floor, wake []time.Duration
+	var lat, took, fwd, write, wake []time.Duration
+	written := 0
 	for b.Loop() {
 		b.StopTimer()
-		f, w := procFloor(b, n)
-		floor, wake = append(floor, f...), append(wake, w...)
+		f, w := procFloor(b, n, false)
+		fwd, wake = append(fwd, f...), append(wake, w...)
+		f, _ = procFloor(b, n, true)
+		write = append(write, f...)
 		envs := make([]*env, n)
 		sups := make([]*sup, n)
 		for i := range n {
@@ -55,6 +67,10 @@ func BenchmarkStopToDurable20(b *testing.B) {
 			case <-time.After(30 * time.Second):
 				b.Fatalf("gateway %d not ready: %s", i, sups[i].stderr)
 			}
+			if operator {
+				_, err := state.WriteMarkerFor(envs[i].p.Marker, sups[i].cmd.Process.Pid, state.IntentStop, time.Now())
+				require.NoError(b, err)
+			}
 		}
 		settle()
 		sent := make([]int64, n)
@@ -66,7 +82,11 @@ func BenchmarkStopToDurable20(b *testing.B) {
 			<-sups[i].done
 			got := termAt(b, envs[i].events)
 			lat = append(lat, time.Duration(got-sent[i]))
-			took = append(took, tookOf(b, sups[i].stderr.String()))
+			log := sups[i].stderr.String()
+			took = append(took, tookOf(b, log))
+			if strings.Contains(log, "durable=written") {
+				written++
+			}
 		}
 		b.StartTimer()
 	}
@@ -79,9 +99,16 @@ func BenchmarkStopToDurable20(b *testing.B) {
 	}
 	p99 := report(lat, "")
 	report(took, "in-proc-")
-	fp99 := report(floor, "proc-floor-")
+	fp99 := report(fwd, "fwd-floor-")
+	wp99 := report(write, "proc-floor-")
 	report(wake, "wake-floor-")
-	b.ReportMetric(float64(p99)/float64(fp99), "ratio-p99")
+	ref := fp99
+	if operator {
+		ref = wp99
+	}
+	b.ReportMetric(float64(p99)/float64(ref), "ratio-p99")
+	// How many stops had to write before forwarding, out of all.
+	b.ReportMetric(float64(written)/float64(len(lat)), "written-first")
 }
 
 // settle lets the machine go quiet after starting 40 processes, so that a
@@ -92,10 +119,14 @@ func settle() { time.Sleep(300 * time.Millisecond) }
 // procFloor: the value is the directory it writes its state file in.
 const floorEnv = "HERMES_BENCH_FLOOR_DIR"
 
+// floorNoWriteEnv, when set, makes the wrapper forward without writing.
+const floorNoWriteEnv = "HERMES_BENCH_FLOOR_NO_WRITE"
+
 // procFloor runs n minimal wrappers (floorChild) around the stand-in
 // gateway, stops them at once, and returns for each the time from SIGTERM
-// sent to the gateway receiving it, and to the wrapper waking up.
-func procFloor(b *testing.B, n int) (lat, wake []time.Duration) {
+// sent to the gateway receiving it, and to the wrapper waking up. With
+// write, each wrapper makes a state file durable before forwarding.
+func procFloor(b *testing.B, n int, write bool) (lat, wake []time.Duration) {
 	type child struct {
 		cmd    *exec.Cmd
 		out    *bufio.Reader
@@ -107,6 +138,9 @@ func procFloor(b *testing.B, n int) (lat, wake []time.Duration) {
 		c := child{events: filepath.Join(dir, "events")}
 		c.cmd = exec.Command(os.Args[0], standinBin, "-events", c.events, "-notify-after", "0s")
 		c.cmd.Env = append(os.Environ(), floorEnv+"="+dir)
+		if !write {
+			c.cmd.Env = append(c.cmd.Env, floorNoWriteEnv+"=1")
+		}
 		out, err := c.cmd.StdoutPipe()
 		require.NoError(b, err)
 		c.cmd.Stderr = os.Stderr
@@ -138,7 +172,8 @@ func procFloor(b *testing.B, n int) (lat, wake []time.Duration) {
 // floorChild is the minimal wrapper: it starts argv (the stand-in gateway)
 // in its own process group with a notification pipe on fd 3, says "ready"
 // once the gateway is, and on SIGTERM prints when it woke, makes one
-// state-sized file durable, forwards the signal and waits for the gateway.
+// state-sized file durable (unless floorNoWriteEnv is set), forwards the
+// signal and waits for the gateway.
 func floorChild(dir string, argv []string) int {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM)
@@ -160,8 +195,10 @@ func floorChild(dir string, argv []string) int {
 	os.Stdout.WriteString("ready\n")
 	<-sigs
 	woke := time.Now().UnixNano()
-	if err := state.WriteAtomic(filepath.Join(dir, "gateway_state.json"), floorState, 0o644); err != nil {
-		return 1
+	if os.Getenv(floorNoWriteEnv) == "" {
+		if err := state.WriteAtomic(filepath.Join(dir, "gateway_state.json"), floorState, 0o644); err != nil {
+			return 1
+		}
 	}
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 	os.Stdout.WriteString(strconv.FormatInt(woke, 10) + "\n")

@@ -84,3 +84,42 @@ func TestKilledDuringShutdown(t *testing.T) {
 	}
 	t.Logf("%d trials: %v", trials, seen)
 }
+
+// TestKilledDuringPlainStop: the same for a plain SIGTERM, whose decision
+// (running, desired running) is on disk already, so the signal is
+// forwarded first and the stop's record written after. Killed anywhere,
+// the file is whole and says running: the record of the stop is there or
+// the previous one, never a state the policy did not decide.
+func TestKilledDuringPlainStop(t *testing.T) {
+	trials := 40
+	if testing.Short() {
+		trials = 10
+	}
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	seen := map[string]int{}
+	for i := range trials {
+		e := newEnv(t, profile.Root, []string{"-term-exit", "0"}, "")
+		s := e.start()
+		s.waitReady(t)
+		require.Equal(t, "running", e.state().GatewayState)
+		delay := time.Duration(rng.IntN(6000)) * time.Microsecond
+		require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
+		time.Sleep(delay)
+		s.cmd.Process.Signal(syscall.SIGKILL)
+		s.wait(t)
+		f, err := state.Read(e.p.State)
+		require.NoError(t, err, "trial %d (kill after %s): the state file is torn or unreadable", i, delay)
+		require.True(t, f.Present, "trial %d (kill after %s): the state file is missing", i, delay)
+		assert.Equal(t, "running", f.GatewayState, "trial %d (kill after %s)", i, delay)
+		assert.Equal(t, "running", f.DesiredState, "trial %d (kill after %s)", i, delay)
+		if f.Trigger == hostabi.TriggerSignal.String() {
+			seen["recorded"]++
+		} else {
+			seen["previous record"]++
+		}
+		if pid, _ := state.ReadPid(e.p.Pid); pid > 0 {
+			syscall.Kill(-pid, syscall.SIGKILL)
+		}
+	}
+	t.Logf("%d trials: %v", trials, seen)
+}

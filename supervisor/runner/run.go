@@ -355,8 +355,17 @@ func (l *life) facts(now time.Time) Facts {
 	return Facts{Now: now, Profile: l.o.Paths.Name, State: f, History: h, Phase: l.phase, StartedAt: l.started}
 }
 
-// decideStop classifies a stop signal and makes the policy's answer durable.
-func (l *life) decideStop(ctx context.Context, sig syscall.Signal, self state.Proc) (policy.Result, hostabi.Trigger, hostabi.Input, state.Marker) {
+// decideStop classifies a stop signal, makes the policy's answer durable,
+// and only then calls forward (which signals the gateway).
+//
+// When the decided gateway_state and desired_state are what the state file
+// on disk already says, durably (the Keeper's last write, untouched since:
+// a plain SIGTERM to a running gateway under the default policy), the
+// decision is durable on arrival: forward comes first, and the record of
+// this stop (reason, trigger, exit code, policy) is written right after.
+// A SIGKILL between the two leaves the decided states and the previous
+// record, never a state the policy did not decide.
+func (l *life) decideStop(ctx context.Context, sig syscall.Signal, self state.Proc, forward func()) (policy.Result, hostabi.Trigger, hostabi.Input, state.Marker) {
 	arrived := time.Now()
 	now := l.o.now()
 	m, j, err := state.ConsumeMarker(l.o.Paths.Marker, self, now, l.o.ttl())
@@ -368,13 +377,26 @@ func (l *life) decideStop(ctx context.Context, sig syscall.Signal, self state.Pr
 	r := l.decide(ctx, in)
 	d := r.Decision
 	code := int(d.ExitCode)
-	if _, err := l.keeper.Set(state.Change{Gateway: d.State, Desired: d.Desired, ExitCode: &code,
-		Reason: d.Reason, Policy: r.DecidedBy(), Trigger: trigger.String()}, now); err != nil {
-		l.o.Log.Error("runner: persist the shutdown decision", "err", err)
+	record := func() {
+		if _, err := l.keeper.Set(state.Change{Gateway: d.State, Desired: d.Desired, ExitCode: &code,
+			Reason: d.Reason, Policy: r.DecidedBy(), Trigger: trigger.String()}, now); err != nil {
+			l.o.Log.Error("runner: persist the shutdown decision", "err", err)
+		}
+	}
+	durable := "written"
+	if l.keeper.Holds(d.State, d.Desired) {
+		durable = "already on disk"
+	} else {
+		record()
+	}
+	took := time.Since(arrived)
+	forward()
+	if durable != "written" {
+		record()
 	}
 	l.o.Log.Info("runner: shutdown decided and durable", "signal", sig.String(), "marker", j.String(), "trigger", trigger.String(),
 		"state", d.State.String(), "desired", d.Desired.String(), "exit", code, "reason", d.Reason, "policy", r.DecidedBy(),
-		"took", time.Since(arrived).String())
+		"durable", durable, "took", took.String())
 	return r, trigger, in, m
 }
 
@@ -390,7 +412,7 @@ func (l *life) decide(ctx context.Context, in hostabi.Input) policy.Result {
 
 // stop handles a stop signal when no gateway runs (during a restart delay).
 func (l *life) stop(ctx context.Context, sig syscall.Signal, self state.Proc) int {
-	r, trigger, in, m := l.decideStop(ctx, sig, self)
+	r, trigger, in, m := l.decideStop(ctx, sig, self, func() {})
 	l.yield()
 	l.o.record(journal.SourceRun, in, r, markerNote(trigger, m))
 	code := int(r.Decision.ExitCode)
@@ -401,9 +423,7 @@ func (l *life) stop(ctx context.Context, sig syscall.Signal, self state.Proc) in
 // stopRunning: decide, persist, THEN signal the gateway's group, wait the
 // grace, SIGKILL what remains, record history, verdict and ledger.
 func (l *life) stopRunning(ctx context.Context, sig syscall.Signal, self state.Proc, sigs <-chan os.Signal, exited <-chan error) int {
-	r, trigger, in, m := l.decideStop(ctx, sig, self)
-	_ = syscall.Kill(-l.pgid, sig)
-	l.yield()
+	r, trigger, in, m := l.decideStop(ctx, sig, self, func() { _ = syscall.Kill(-l.pgid, sig); l.yield() })
 	l.o.record(journal.SourceRun, in, r, markerNote(trigger, m))
 	grace := time.NewTimer(l.o.Config.Gateway.StopGrace.D())
 	defer grace.Stop()

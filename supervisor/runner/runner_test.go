@@ -234,6 +234,16 @@ func TestStopSignals(t *testing.T) {
 			seen, ok := e.signalEvent(map[syscall.Signal]string{syscall.SIGTERM: "TERM", syscall.SIGINT: "INT"}[c.sig])
 			require.True(t, ok, "the signal was forwarded to the gateway: %v", e.eventLines())
 			assert.Equal(t, c.wantState, seen, "the decision was on disk before the gateway was signalled")
+			// The record of the stop is complete, whether the decided
+			// states had to be written before the signal or were on disk.
+			assert.Equal(t, c.wantTrigger.String(), f.Trigger)
+			require.NotNil(t, f.ExitCode)
+			assert.Equal(t, c.wantExit, *f.ExitCode)
+			durable := `durable=written`
+			if c.wantTrigger == hostabi.TriggerSignal { // running, as the last write left it
+				durable = `durable="already on disk"`
+			}
+			assert.Contains(t, s.stderr.String(), durable)
 			_, err := os.Lstat(e.p.Marker)
 			assert.ErrorIs(t, err, os.ErrNotExist, "marker consumed or cleaned up")
 			_, err = os.Lstat(e.p.Pid)
@@ -248,6 +258,23 @@ func TestStopSignals(t *testing.T) {
 			assert.Equal(t, c.wantFinish, e.finish(c.wantExit, 0))
 		})
 	}
+}
+
+// A state file another process rewrote since the supervisor's last write
+// (here an operator command recording desired_state=running again) is not
+// taken as durable: the decision is written before the signal is forwarded.
+func TestStopAfterAnotherWriterWritesFirst(t *testing.T) {
+	e := newEnv(t, profile.Root, []string{"-term-exit", "0"}, "")
+	s := e.start()
+	s.waitReady(t)
+	_, err := state.Set(e.p.State, state.Change{Desired: hostabi.StateRunning}, time.Now())
+	require.NoError(t, err)
+	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
+	assert.Equal(t, 1, s.wait(t), s.stderr.String())
+	assert.Contains(t, s.stderr.String(), "durable=written")
+	f := e.state()
+	assert.Equal(t, "running", f.GatewayState)
+	assert.Equal(t, hostabi.TriggerSignal.String(), f.Trigger)
 }
 
 func TestSIGHUPForwardedNotPersisted(t *testing.T) {

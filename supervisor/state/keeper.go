@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
 )
 
 // Keeper makes durable updates of one state file for a long-lived writer
@@ -30,6 +33,15 @@ type Keeper struct {
 	lock      *os.File
 	spare     *os.File
 	spareName string
+
+	// last is what the Keeper's last update made durable through its
+	// spare: the bytes, the file's identity and the two states in it.
+	last struct {
+		ok              bool
+		data            []byte
+		dev, ino        uint64
+		gateway, desire hostabi.State
+	}
 }
 
 // NewKeeper prepares durable updates of the state file at path. It removes
@@ -69,7 +81,35 @@ func (k *Keeper) Set(c Change, now time.Time) (File, error) {
 
 // apply is Update through the Keeper.
 func (k *Keeper) apply(fn func(*File) error) (File, error) {
-	return update(k.path, k.acquire, k.write, fn)
+	k.last.ok = false
+	f, err := update(k.path, k.acquire, k.write, fn)
+	if err != nil {
+		k.last.ok, k.last.data = false, nil
+		return f, err
+	}
+	k.last.gateway, k.last.desire = f.Gateway(), f.Desired()
+	return f, nil
+}
+
+// Holds reports whether a decision to persist gateway_state gw and
+// desired_state desired (StateNone: leave as is) is durable already: the
+// state file on disk is still, inode and bytes, the one this Keeper's last
+// update made durable, and that file says so. Any other writer (an
+// operator command, a hand edit) replaces the inode or the bytes, and
+// Holds is false.
+func (k *Keeper) Holds(gw, desired hostabi.State) bool {
+	if !k.last.ok {
+		return false
+	}
+	if (gw != hostabi.StateNone && gw != k.last.gateway) || (desired != hostabi.StateNone && desired != k.last.desire) {
+		return false
+	}
+	var st syscall.Stat_t
+	if syscall.Lstat(k.path, &st) != nil || uint64(st.Dev) != k.last.dev || st.Ino != k.last.ino || st.Size != int64(len(k.last.data)) {
+		return false
+	}
+	data, err := readFile(k.path)
+	return err == nil && bytes.Equal(data, k.last.data)
 }
 
 // Close releases what the Keeper holds and removes an unused spare.
@@ -128,12 +168,18 @@ func (k *Keeper) write(data []byte) error {
 		_ = removeLazy(name)
 		return fmt.Errorf("state: write %s: %w: is a directory", k.path, ErrNotRegular)
 	}
-	return commitTemp(sp, name, k.path, data, func() error {
+	var st syscall.Stat_t
+	identified := syscall.Fstat(int(sp.Fd()), &st) == nil
+	err := commitTemp(sp, name, k.path, data, func() error {
 		if err := k.dir.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
 			return fmt.Errorf("state: sync %s: %w", filepath.Dir(k.path), err)
 		}
 		return nil
 	})
+	if err == nil && identified {
+		k.last.ok, k.last.data, k.last.dev, k.last.ino = true, append(k.last.data[:0], data...), uint64(st.Dev), st.Ino
+	}
+	return err
 }
 
 // removeOrphans removes this state file's temporary files whose writer (the

@@ -199,3 +199,63 @@ func TestKeeperRemovesOrphans(t *testing.T) {
 	assert.Contains(t, got, live)
 	assert.Contains(t, got, other, "only this state file's temporaries")
 }
+
+// Holds is true only while the state file is, inode and bytes, what the
+// Keeper's last update made durable, and only for the states it holds.
+func TestKeeperHolds(t *testing.T) {
+	running, stopped, none := hostabi.StateRunning, hostabi.StateStopped, hostabi.StateNone
+	fresh := func(t *testing.T) (*Keeper, string) {
+		path := filepath.Join(t.TempDir(), "gateway_state.json")
+		k := NewKeeper(path)
+		t.Cleanup(k.Close)
+		assert.False(t, k.Holds(none, none), "nothing written yet")
+		_, err := k.Set(Change{Gateway: running, Desired: running, Reason: "gateway reports running"}, t0)
+		require.NoError(t, err)
+		return k, path
+	}
+
+	t.Run("after its own write", func(t *testing.T) {
+		k, _ := fresh(t)
+		assert.True(t, k.Holds(running, running))
+		assert.True(t, k.Holds(running, none), "desired left as is")
+		assert.True(t, k.Holds(none, none))
+		assert.False(t, k.Holds(stopped, none), "another gateway_state")
+		assert.False(t, k.Holds(running, stopped), "another desired_state")
+	})
+	t.Run("another writer replaced the file", func(t *testing.T) {
+		k, path := fresh(t)
+		_, err := Set(path, Change{Desired: running}, t0) // same states, new inode
+		require.NoError(t, err)
+		assert.False(t, k.Holds(running, running))
+	})
+	t.Run("edited in place, same size", func(t *testing.T) {
+		k, path := fresh(t)
+		data, err := os.ReadFile(path)
+		require.NoError(t, err)
+		edited := strings.Replace(string(data), `"running"`, `"stopped"`, 1)
+		require.Len(t, edited, len(data))
+		require.NoError(t, os.WriteFile(path, []byte(edited), 0o644)) // truncates and rewrites the same inode
+		assert.False(t, k.Holds(running, running))
+	})
+	t.Run("removed", func(t *testing.T) {
+		k, path := fresh(t)
+		require.NoError(t, os.Remove(path))
+		assert.False(t, k.Holds(running, running))
+	})
+	t.Run("a failed update forgets", func(t *testing.T) {
+		k, _ := fresh(t)
+		_, err := k.apply(func(*File) error { return os.ErrInvalid })
+		require.Error(t, err)
+		assert.False(t, k.Holds(running, running), "conservative after an update that did not happen")
+	})
+	t.Run("written without the spare", func(t *testing.T) {
+		k, _ := fresh(t) // the spare was used; none prepared since
+		_, err := k.Set(Change{Reason: "again"}, t0)
+		require.NoError(t, err)
+		assert.False(t, k.Holds(running, running), "identity unknown: not claimed")
+		k.Prepare()
+		_, err = k.Set(Change{Reason: "once more"}, t0)
+		require.NoError(t, err)
+		assert.True(t, k.Holds(running, running))
+	})
+}
