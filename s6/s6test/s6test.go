@@ -6,9 +6,13 @@ package s6test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -40,10 +44,16 @@ func Start(t testing.TB, dir string) *Scanner {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
 	s := &Scanner{Dir: dir, out: &Buffer{}, done: make(chan struct{})}
 	s.cmd = exec.Command("s6-svscan", dir)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Services inherit s6-svscan's output: one that outlives it must not
+	// keep Wait (and the test) waiting for the pipe forever.
+	s.cmd.WaitDelay = 2 * time.Second
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("start s6-svscan: %v", err)
 	}
@@ -64,22 +74,68 @@ func Start(t testing.TB, dir string) *Scanner {
 	}
 }
 
-// Stop shuts s6-svscan down (s6-svscanctl -t) and waits for it; after 20
-// seconds it kills the whole process group.
+// Stop shuts s6-svscan down (s6-svscanctl -t) and waits for it and every
+// service under it. After 20 seconds it fails the test, naming what is still
+// running, and kills it: s6-svscan's process group and every process whose
+// working directory is in the scan directory (s6-supervise and the services
+// it started, each in its own session).
 func (s *Scanner) Stop(t testing.TB) {
 	select {
 	case <-s.done:
 		return
 	default:
 	}
-	_ = exec.Command("s6-svscanctl", "-t", s.Dir).Run()
+	told := s.terminate()
 	select {
 	case <-s.done:
 	case <-time.After(20 * time.Second):
+		left := s.leftovers()
 		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		for pid := range left {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
 		<-s.done
-		t.Errorf("s6-svscan on %s did not stop within 20s; killed\n%s", s.Dir, s.out.String())
+		var names []string
+		for pid, what := range left {
+			names = append(names, fmt.Sprintf("  %d %s", pid, what))
+		}
+		sort.Strings(names)
+		t.Errorf("s6-svscan on %s did not stop within 20s (%s); killed it and what ran under it:\n%s\n%s", s.Dir, told, strings.Join(names, "\n"), s.out.String())
 	}
+}
+
+// terminate asks s6-svscan for a clean shutdown (s6-svscanctl -t), a few
+// times if the command fails, and says how it went.
+func (s *Scanner) terminate() string {
+	var out []byte
+	var err error
+	for range 5 {
+		if out, err = exec.Command("s6-svscanctl", "-t", s.Dir).CombinedOutput(); err == nil {
+			return "told with s6-svscanctl -t"
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Sprintf("s6-svscanctl -t failed: %v: %s", err, strings.TrimSpace(string(out)))
+}
+
+// leftovers lists the processes whose working directory is in the scan
+// directory, with their command lines.
+func (s *Scanner) leftovers() map[int]string {
+	out := map[int]string{}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
+		if err != nil || (cwd != s.Dir && !strings.HasPrefix(cwd, s.Dir+"/")) {
+			continue
+		}
+		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		out[pid] = strings.TrimSpace(strings.ReplaceAll(string(cmdline), "\x00", " ")) + " (in " + cwd + ")"
+	}
+	return out
 }
 
 // Done is closed when s6-svscan has exited.
