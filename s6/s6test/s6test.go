@@ -88,7 +88,13 @@ func (s *Scanner) Stop(t testing.TB) {
 	told := s.terminate()
 	select {
 	case <-s.done:
-	case <-time.After(20 * time.Second):
+		return
+	case <-time.After(10 * time.Second):
+		told += "; again after 10s: " + s.terminate() // in case the first was lost
+	}
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
 		left := s.leftovers()
 		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
 		for pid := range left {
