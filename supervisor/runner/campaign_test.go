@@ -43,25 +43,26 @@ func TestPlantedMarkerNotHonoured(t *testing.T) {
 	assert.Equal(t, init, again, "PID 1 untouched")
 }
 
-// TestKilledDuringShutdown: SIGKILL of "supervisor run" at a random point
-// of its shutdown path (an operator stop: the previous state is running,
-// the decided one stopped), 100 trials. The state file is always whole:
-// the previous state or the decided one, never torn or missing.
-func TestKilledDuringShutdown(t *testing.T) {
-	trials := 100
+// killDuringStop runs trials of: a ready gateway, mark (when not nil)
+// writing a planned-stop marker, SIGTERM to "supervisor run", SIGKILL of it
+// after a random delay below maxDelay. The state file must be whole and
+// present; judge classifies it (and asserts on it), and the counts are
+// logged.
+func killDuringStop(t *testing.T, trials int, seed uint64, maxDelay time.Duration, mark func(e *env, pid int), judge func(i int, delay time.Duration, f state.File) string) {
 	if testing.Short() {
 		trials = 10
 	}
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 6))
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), seed))
 	seen := map[string]int{}
 	for i := range trials {
 		e := newEnv(t, profile.Root, []string{"-term-exit", "0"}, "")
 		s := e.start()
 		s.waitReady(t)
 		require.Equal(t, "running", e.state().GatewayState)
-		_, err := state.WriteMarkerFor(e.p.Marker, s.cmd.Process.Pid, state.IntentStop, time.Now())
-		require.NoError(t, err)
-		delay := time.Duration(rng.IntN(8000)) * time.Microsecond
+		if mark != nil {
+			mark(e, s.cmd.Process.Pid)
+		}
+		delay := time.Duration(rng.Int64N(int64(maxDelay)))
 		require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
 		time.Sleep(delay)
 		s.cmd.Process.Signal(syscall.SIGKILL)
@@ -69,20 +70,34 @@ func TestKilledDuringShutdown(t *testing.T) {
 		f, err := state.Read(e.p.State)
 		require.NoError(t, err, "trial %d (kill after %s): the state file is torn or unreadable", i, delay)
 		require.True(t, f.Present, "trial %d (kill after %s): the state file is missing", i, delay)
-		switch f.GatewayState {
-		case "running":
-			seen["previous"]++
-		case "stopped":
-			assert.Equal(t, "stopped", f.DesiredState, "trial %d: a decided state is written whole", i)
-			seen["decided"]++
-		default:
-			t.Fatalf("trial %d (kill after %s): gateway_state %q is neither the previous nor the decided state", i, delay, f.GatewayState)
-		}
+		seen[judge(i, delay, f)]++
 		if pid, _ := state.ReadPid(e.p.Pid); pid > 0 {
 			syscall.Kill(-pid, syscall.SIGKILL)
 		}
 	}
 	t.Logf("%d trials: %v", trials, seen)
+}
+
+// TestKilledDuringShutdown: SIGKILL of "supervisor run" at a random point
+// of its shutdown path (an operator stop: the previous state is running,
+// the decided one stopped), 100 trials. The state file is always whole:
+// the previous state or the decided one, never torn or missing.
+func TestKilledDuringShutdown(t *testing.T) {
+	mark := func(e *env, pid int) {
+		_, err := state.WriteMarkerFor(e.p.Marker, pid, state.IntentStop, time.Now())
+		require.NoError(t, err)
+	}
+	killDuringStop(t, 100, 6, 8*time.Millisecond, mark, func(i int, delay time.Duration, f state.File) string {
+		switch f.GatewayState {
+		case "running":
+			return "previous"
+		case "stopped":
+			assert.Equal(t, "stopped", f.DesiredState, "trial %d: a decided state is written whole", i)
+			return "decided"
+		}
+		t.Fatalf("trial %d (kill after %s): gateway_state %q is neither the previous nor the decided state", i, delay, f.GatewayState)
+		return ""
+	})
 }
 
 // TestKilledDuringPlainStop: the same for a plain SIGTERM, whose decision
@@ -91,35 +106,12 @@ func TestKilledDuringShutdown(t *testing.T) {
 // the file is whole and says running: the record of the stop is there or
 // the previous one, never a state the policy did not decide.
 func TestKilledDuringPlainStop(t *testing.T) {
-	trials := 40
-	if testing.Short() {
-		trials = 10
-	}
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
-	seen := map[string]int{}
-	for i := range trials {
-		e := newEnv(t, profile.Root, []string{"-term-exit", "0"}, "")
-		s := e.start()
-		s.waitReady(t)
-		require.Equal(t, "running", e.state().GatewayState)
-		delay := time.Duration(rng.IntN(6000)) * time.Microsecond
-		require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
-		time.Sleep(delay)
-		s.cmd.Process.Signal(syscall.SIGKILL)
-		s.wait(t)
-		f, err := state.Read(e.p.State)
-		require.NoError(t, err, "trial %d (kill after %s): the state file is torn or unreadable", i, delay)
-		require.True(t, f.Present, "trial %d (kill after %s): the state file is missing", i, delay)
+	killDuringStop(t, 40, 7, 6*time.Millisecond, nil, func(i int, delay time.Duration, f state.File) string {
 		assert.Equal(t, "running", f.GatewayState, "trial %d (kill after %s)", i, delay)
 		assert.Equal(t, "running", f.DesiredState, "trial %d (kill after %s)", i, delay)
 		if f.Trigger == hostabi.TriggerSignal.String() {
-			seen["recorded"]++
-		} else {
-			seen["previous record"]++
+			return "recorded"
 		}
-		if pid, _ := state.ReadPid(e.p.Pid); pid > 0 {
-			syscall.Kill(-pid, syscall.SIGKILL)
-		}
-	}
-	t.Logf("%d trials: %v", trials, seen)
+		return "previous record"
+	})
 }

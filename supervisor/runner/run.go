@@ -383,15 +383,15 @@ func (l *life) decideStop(ctx context.Context, sig syscall.Signal, self state.Pr
 			l.o.Log.Error("runner: persist the shutdown decision", "err", err)
 		}
 	}
-	durable := "written"
-	if l.keeper.Holds(d.State, d.Desired) {
-		durable = "already on disk"
-	} else {
+	already := l.keeper.Holds(d.State, d.Desired)
+	durable := "already on disk"
+	if !already {
 		record()
+		durable = "written"
 	}
 	took := time.Since(arrived)
 	forward()
-	if durable != "written" {
+	if already {
 		record()
 	}
 	l.o.Log.Info("runner: shutdown decided and durable", "signal", sig.String(), "marker", j.String(), "trigger", trigger.String(),

@@ -81,14 +81,12 @@ func (k *Keeper) Set(c Change, now time.Time) (File, error) {
 
 // apply is Update through the Keeper.
 func (k *Keeper) apply(fn func(*File) error) (File, error) {
-	k.last.ok = false
+	k.last.ok = false // a write through the spare sets it again
 	f, err := update(k.path, k.acquire, k.write, fn)
-	if err != nil {
-		k.last.ok, k.last.data = false, nil
-		return f, err
+	if err == nil {
+		k.last.gateway, k.last.desire = f.Gateway(), f.Desired()
 	}
-	k.last.gateway, k.last.desire = f.Gateway(), f.Desired()
-	return f, nil
+	return f, err
 }
 
 // Holds reports whether a decision to persist gateway_state gw and
