@@ -15,10 +15,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -196,6 +198,40 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 	return e, nil
 }
 
+// MaxModuleSize is the largest module file read: a Go-built module is a
+// few megabytes.
+const MaxModuleSize = 64 << 20
+
+// ReadModule reads a module file: a regular file (a symlink to one is
+// followed: a mounted ConfigMap is one) of at most MaxModuleSize bytes,
+// opened without blocking, so that a FIFO or a device named as a module
+// is refused at once instead of waited on or read forever.
+func ReadModule(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	if fi.Size() > MaxModuleSize {
+		return nil, fmt.Errorf("%s is %d bytes, more than %d", path, fi.Size(), MaxModuleSize)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, MaxModuleSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxModuleSize {
+		return nil, fmt.Errorf("%s is more than %d bytes", path, MaxModuleSize)
+	}
+	return b, nil
+}
+
 func sourceName(src string) string {
 	if src == EmbeddedSource {
 		return "default"
@@ -217,7 +253,7 @@ func (e *Engine) load(ctx context.Context) error {
 	switch {
 	case wasm != nil:
 	case e.opts.Module != "":
-		b, err := os.ReadFile(e.opts.Module)
+		b, err := ReadModule(e.opts.Module)
 		if err != nil {
 			return err
 		}

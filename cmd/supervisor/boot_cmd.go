@@ -10,11 +10,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hermes-supervisor/hermes-supervisor/policy"
 	"github.com/hermes-supervisor/hermes-supervisor/s6"
-	"github.com/hermes-supervisor/hermes-supervisor/supervisor"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/boot"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/engine"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/slot"
 )
 
 func init() { commands = append(commands, newBootCmd) }
@@ -42,63 +42,69 @@ func newBootCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// runBoot boots every profile; shared by boot and init.
-func runBoot(ctx context.Context, g *globals, c config.Config, dryRun bool) ([]boot.Outcome, error) {
+// runBoot boots every profile and prints what happened; shared by boot
+// and init.
+func runBoot(ctx context.Context, g *globals, c config.Config, dryRun bool) (boot.Report, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	exe, err := selfPath()
 	if err != nil {
-		return nil, err
+		return boot.Report{}, err
 	}
 	if !dryRun {
 		// Before anything writes to the volume (the policy cache, the
 		// slots' log directories): a read-only volume boots nothing.
 		if err := boot.CheckVolume(c.Home); err != nil {
-			return nil, err
+			return boot.Report{}, err
 		}
 	}
 	log := slog.New(slog.NewTextHandler(g.stderr, nil))
 	if !dryRun && os.Geteuid() == 0 && c.Gateway.User != "" {
 		// The gateways' supervisors run as the gateway user: give it a
 		// compilation cache of its own (a failure only costs compile time).
-		if owner, err := boot.LookupOwner(c.Gateway.User); err == nil {
-			if err := supervisor.PrepareCacheDir(c, owner.UID, owner.GID); err != nil {
+		if owner, err := slot.LookupOwner(c.Gateway.User); err == nil {
+			if err := engine.PrepareCacheDir(c, owner.UID, owner.GID); err != nil {
 				log.Warn("boot: policy cache for the gateway user", "err", err)
 			}
 		}
 	}
-	opts, err := supervisor.PolicyOptions(c, log)
-	if err != nil {
-		return nil, err
+	pool := engine.NewPool(log)
+	defer pool.Close(ctx)
+	// The top-level policy first: with on_error = "fail", a module that
+	// cannot be loaded fails the boot as a whole.
+	if _, err := pool.For(ctx, c); err != nil {
+		return boot.Report{}, err
 	}
-	eng, err := policy.Open(ctx, opts)
-	if err != nil {
-		return nil, err
-	}
-	defer eng.Close(ctx)
-	var perProfile []*policy.Engine
-	defer func() {
-		for _, e := range perProfile {
-			e.Close(ctx)
-		}
-	}()
-	policyFor := func(ctx context.Context, pc config.Config) (boot.Decider, error) {
-		po, err := supervisor.PolicyOptions(pc, log)
-		if err != nil {
-			return nil, err
-		}
-		e, err := policy.Open(ctx, po)
-		if err != nil {
-			return nil, err
-		}
-		perProfile = append(perProfile, e)
-		return e, nil
-	}
-	return boot.Run(ctx, boot.Options{
-		Config: c, Policy: eng, PolicyFor: policyFor, Tools: &s6.Tools{BinDir: c.S6BinDir}, Exe: exe,
-		Now: time.Now().UTC().Truncate(time.Second), DryRun: dryRun, Stdout: g.stdout, Stderr: g.stderr,
+	rep, err := boot.Run(ctx, boot.Options{
+		Config: c, Policies: pool, Tools: &s6.Tools{BinDir: c.S6BinDir}, Exe: exe,
+		Now: time.Now().UTC().Truncate(time.Second), DryRun: dryRun,
 	})
+	printBoot(g, rep, dryRun)
+	return rep, err
+}
+
+// printBoot prints a boot's report: one human line per profile (and its
+// warnings) on stderr, the boot-log lines on stdout for a dry run.
+func printBoot(g *globals, rep boot.Report, dryRun bool) {
+	for _, out := range rep.Outcomes {
+		for _, w := range out.Warnings {
+			fmt.Fprintf(g.stderr, "boot: warning: profile %s: %v\n", out.Profile, w)
+		}
+		human := out.Action
+		if out.Err != nil {
+			human = "skipped: " + out.Err.Error()
+		} else {
+			human += " (" + out.Reason + ")"
+		}
+		fmt.Fprintf(g.stderr, "boot: profile %s: %s\n", out.Profile, human)
+	}
+	for _, w := range rep.Warnings {
+		fmt.Fprintf(g.stderr, "boot: %v\n", w)
+	}
+	if dryRun {
+		g.stdout.Write(rep.Lines)
+	}
 }
 
 // selfPath is the absolute path of this binary, which slots exec.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os/signal"
 	"syscall"
 
@@ -45,7 +46,7 @@ func newRegistrarCmd(g *globals) *cobra.Command {
 			ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
 			r := registrar.New(registrar.Options{
-				Config: c, Tools: &s6.Tools{BinDir: c.S6BinDir}, Exe: exe, Log: g.stderr,
+				Config: c, Tools: &s6.Tools{BinDir: c.S6BinDir}, Exe: exe, Logger: slog.New(slog.NewTextHandler(g.stderr, nil)),
 				Ready: func() {
 					if notify != nil {
 						_, _ = notify.Write([]byte("\n"))

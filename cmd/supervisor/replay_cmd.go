@@ -15,7 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hermes-supervisor/hermes-supervisor/policy"
-	"github.com/hermes-supervisor/hermes-supervisor/supervisor"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/engine"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/journal/replay"
 )
 
@@ -117,7 +117,7 @@ func openCandidate(ctx context.Context, g *globals, spec string) (*policy.Engine
 		return nil, nil, err
 	}
 	log := slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	po, err := supervisor.PolicyOptions(c, log)
+	po, err := engine.Options(c, log)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -8,9 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
 	"github.com/hermes-supervisor/hermes-supervisor/policy"
-	"github.com/hermes-supervisor/hermes-supervisor/supervisor"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/engine"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/runner"
 )
@@ -19,11 +18,11 @@ func init() { commands = append(commands, newRunCmd) }
 
 // runtimeOptions loads the profile's configuration and opens the policy.
 func runtimeOptions(ctx context.Context, g *globals) (runner.Options, *policy.Engine, error) {
-	o, po, err := runtimeBase(g)
+	o, err := runtimeBase(g)
 	if err != nil {
 		return o, nil, err
 	}
-	eng, err := policy.Open(ctx, po)
+	eng, err := engine.Open(ctx, o.Config, o.Logger)
 	if err != nil {
 		return runner.Options{}, nil, err
 	}
@@ -32,74 +31,34 @@ func runtimeOptions(ctx context.Context, g *globals) (runner.Options, *policy.En
 }
 
 // finishOptions is runtimeOptions with an engine that opens on first use.
-func finishOptions(g *globals) (runner.Options, *lazyEngine, error) {
-	o, po, err := runtimeBase(g)
+func finishOptions(g *globals) (runner.Options, *engine.Lazy, error) {
+	o, err := runtimeBase(g)
 	if err != nil {
 		return o, nil, err
 	}
-	l := &lazyEngine{opts: po}
+	l, err := engine.NewLazy(o.Config, o.Logger)
+	if err != nil {
+		return runner.Options{}, nil, err
+	}
 	o.Engine = l
 	return o, l, nil
 }
 
-// lazyEngine opens the policy engine when the first decision is asked for.
-type lazyEngine struct {
-	opts policy.Options
-	eng  *policy.Engine
-}
-
-func (l *lazyEngine) Decide(ctx context.Context, in *hostabi.Input) (policy.Result, error) {
-	if l.eng == nil {
-		eng, err := policy.Open(ctx, l.opts)
-		if err != nil {
-			return policy.Result{}, err
-		}
-		l.eng = eng
-	}
-	return l.eng.Decide(ctx, in)
-}
-
-func (l *lazyEngine) Identity() string {
-	if l.eng == nil {
-		return "(not loaded)"
-	}
-	return l.eng.Identity()
-}
-
-// Digest is the module's sha256, once loaded.
-func (l *lazyEngine) Digest() string {
-	if l.eng == nil {
-		return ""
-	}
-	return l.eng.Digest()
-}
-
-func (l *lazyEngine) Close(ctx context.Context) error {
-	if l.eng == nil {
-		return nil
-	}
-	return l.eng.Close(ctx)
-}
-
-// runtimeBase loads the profile's configuration and policy options.
-func runtimeBase(g *globals) (runner.Options, policy.Options, error) {
+// runtimeBase loads the profile's configuration.
+func runtimeBase(g *globals) (runner.Options, error) {
 	c, err := g.load()
 	if err != nil {
-		return runner.Options{}, policy.Options{}, err
+		return runner.Options{}, err
 	}
 	p, err := profile.For(c.Home, g.profile)
 	if err != nil {
-		return runner.Options{}, policy.Options{}, &usageError{err}
+		return runner.Options{}, &usageError{err}
 	}
 	if c, err = c.ForProfile(p.Config); err != nil {
-		return runner.Options{}, policy.Options{}, err
+		return runner.Options{}, err
 	}
 	log := slog.New(slog.NewTextHandler(g.stderr, nil)).With("profile", p.Name)
-	po, err := supervisor.PolicyOptions(c, log)
-	if err != nil {
-		return runner.Options{}, policy.Options{}, err
-	}
-	return runner.Options{Config: c, Paths: p, Log: log, Stdout: g.stdout, Stderr: g.stderr}, po, nil
+	return runner.Options{Config: c, Paths: p, Logger: log, Stdout: g.stdout, Stderr: g.stderr}, nil
 }
 
 func newRunCmd(g *globals) *cobra.Command {

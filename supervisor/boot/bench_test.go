@@ -44,7 +44,7 @@ func bootN(b *testing.B, n int, fresh bool) {
 	b.Cleanup(func() { os.RemoveAll(base) })
 
 	h := makeHome(b, filepath.Join(root, "home-0"), n)
-	o, _, _ := options(b, h, false)
+	o := options(b, h, false)
 	if !fresh { // booted once before: the volume a container restart finds
 		o.Config.Scandir = filepath.Join(base, "service-warmup")
 		_, err := boot.Run(context.Background(), o)
@@ -71,10 +71,10 @@ func bootN(b *testing.B, n int, fresh bool) {
 		}
 		o.Config.Scandir = filepath.Join(base, fmt.Sprintf("service-%d", i))
 		start := time.Now()
-		outs, err := boot.Run(context.Background(), o)
+		rep, err := boot.Run(context.Background(), o)
 		boots = append(boots, time.Since(start))
-		if err != nil || len(outs) != n+1 {
-			b.Fatalf("boot: %d outcomes, %v", len(outs), err)
+		if err != nil || len(rep.Outcomes) != n+1 {
+			b.Fatalf("boot: %d outcomes, %v", len(rep.Outcomes), err)
 		}
 		if fresh && i%2 == 1 {
 			floor()

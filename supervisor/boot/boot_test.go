@@ -7,18 +7,19 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/hermes-supervisor/hermes-supervisor/policy"
 	"github.com/hermes-supervisor/hermes-supervisor/s6"
-	"github.com/hermes-supervisor/hermes-supervisor/supervisor"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/boot"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/engine"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/slot"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
 )
 
@@ -84,7 +85,7 @@ func home(t testing.TB) string {
 	return h
 }
 
-func options(t testing.TB, h string, dry bool) (boot.Options, *bytes.Buffer, *bytes.Buffer) {
+func options(t testing.TB, h string, dry bool) boot.Options {
 	t.Helper()
 	c := config.Default()
 	c.Home = h
@@ -92,14 +93,9 @@ func options(t testing.TB, h string, dry bool) (boot.Options, *bytes.Buffer, *by
 	if os.Geteuid() != 0 {
 		c.Gateway.User = ""
 	}
-	opts, err := supervisor.PolicyOptions(c, nil)
-	require.NoError(t, err)
-	eng, err := policy.Open(context.Background(), opts)
-	require.NoError(t, err)
-	t.Cleanup(func() { eng.Close(context.Background()) })
-	var stdout, stderr bytes.Buffer
-	return boot.Options{Config: c, Policy: eng, Tools: &s6.Tools{}, Exe: "/usr/local/bin/supervisor",
-		Now: bootTime, DryRun: dry, Stdout: &stdout, Stderr: &stderr}, &stdout, &stderr
+	pool := engine.NewPool(nil)
+	t.Cleanup(func() { pool.Close(context.Background()) })
+	return boot.Options{Config: c, Policies: pool, Tools: &s6.Tools{}, Exe: "/usr/local/bin/supervisor", Now: bootTime, DryRun: dry}
 }
 
 // golden compares the boot log with testdata/boot.golden; {policy} there
@@ -120,22 +116,28 @@ func golden(t *testing.T, got, identity, home string) {
 
 func TestBootEveryPriorState(t *testing.T) {
 	h := home(t)
-	o, stdout, stderr := options(t, h, false)
-	outs, err := boot.Run(context.Background(), o)
+	o := options(t, h, false)
+	rep, err := boot.Run(context.Background(), o)
 	require.NoError(t, err)
+	outs := rep.Outcomes
 	identity := outs[0].Policy
 	require.NotEmpty(t, identity)
 
 	log, err := os.ReadFile(profile.BootLog(h))
 	require.NoError(t, err)
 	golden(t, string(log), identity, h)
-	assert.Empty(t, stdout.String())
-	assert.Equal(t, len(outs), strings.Count(stderr.String(), "boot: profile "))
-	assert.Contains(t, stderr.String(), "boot: warning: profile garbled: state: ")
+	assert.Equal(t, string(rep.Lines), string(log))
+	for _, out := range outs {
+		if out.Profile == "garbled" {
+			require.Len(t, out.Warnings, 1)
+			assert.Contains(t, out.Warnings[0].Error(), "state: ")
+			assert.Contains(t, out.Warnings[0].Error(), "garbled")
+		}
+	}
 
 	// Slots: up for started, down for registered, none for skipped.
 	for _, out := range outs {
-		dir := filepath.Join(o.Config.Scandir, boot.SlotName(out.Profile))
+		dir := filepath.Join(o.Config.Scandir, slot.Name(out.Profile))
 		switch out.Action {
 		case boot.ActionStarted:
 			assert.FileExists(t, filepath.Join(dir, "run"), out.Profile)
@@ -167,10 +169,10 @@ func TestBootEveryPriorState(t *testing.T) {
 
 func TestBootDryRunChangesNothing(t *testing.T) {
 	h := home(t)
-	o, stdout, _ := options(t, h, true)
-	outs, err := boot.Run(context.Background(), o)
+	o := options(t, h, true)
+	rep, err := boot.Run(context.Background(), o)
 	require.NoError(t, err)
-	golden(t, stdout.String(), outs[0].Policy, h)
+	golden(t, string(rep.Lines), rep.Outcomes[0].Policy, h)
 	assert.NoFileExists(t, profile.BootLog(h))
 	assert.NoDirExists(t, o.Config.Scandir)
 	assert.FileExists(t, filepath.Join(h, "gateway.pid"))
@@ -182,7 +184,7 @@ func TestBootLogRotates(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 	old := bytes.Repeat([]byte("x"), boot.MaxLogSize)
 	require.NoError(t, os.WriteFile(path, old, 0o644))
-	o, _, _ := options(t, h, false)
+	o := options(t, h, false)
 	_, err := boot.Run(context.Background(), o)
 	require.NoError(t, err)
 	rotated, err := os.ReadFile(path + ".1")
@@ -198,7 +200,7 @@ func TestBootFailsWithoutHome(t *testing.T) {
 	h := filepath.Join(t.TempDir(), "home")
 	require.NoError(t, os.MkdirAll(h, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(h, "profiles"), nil, 0o644)) // profiles is a file
-	o, _, _ := options(t, h, false)
+	o := options(t, h, false)
 	_, err := boot.Run(context.Background(), o)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), filepath.Join(h, "profiles"))
@@ -240,23 +242,12 @@ func TestBootProfilePolicyOverride(t *testing.T) {
 		_, err = state.Set(p.State, state.Change{Gateway: 6, Desired: 6}, bootTime) // stopped
 		require.NoError(t, err)
 	}
-	o, _, _ := options(t, h, true)
-	opened := 0
-	o.PolicyFor = func(ctx context.Context, c config.Config) (boot.Decider, error) {
-		opened++
-		po, err := supervisor.PolicyOptions(c, nil)
-		if err != nil {
-			return nil, err
-		}
-		e, err := policy.Open(ctx, po)
-		if err != nil {
-			return nil, err
-		}
-		t.Cleanup(func() { e.Close(ctx) })
-		return e, nil
-	}
-	outs, err := boot.Run(context.Background(), o)
+	o := options(t, h, true)
+	counted := &countingPool{Pool: o.Policies.(*engine.Pool), opened: map[engine.Decider]bool{}}
+	o.Policies = counted
+	rep, err := boot.Run(context.Background(), o)
 	require.NoError(t, err)
+	outs := rep.Outcomes
 	got := map[string]boot.Outcome{}
 	for _, out := range outs {
 		got[out.Profile] = out
@@ -267,5 +258,22 @@ func TestBootProfilePolicyOverride(t *testing.T) {
 	assert.True(t, strings.HasPrefix(got["plain"].Policy, "default@"), got["plain"].Policy)
 	assert.Equal(t, boot.ActionSkipped, got["pinned"].Action, "a pin mismatch with on_error=fail skips the profile: %+v", got["pinned"])
 	assert.Contains(t, got["pinned"].Reason, "sha256")
-	assert.Equal(t, 2, opened, "one engine per distinct [policy]")
+	assert.Len(t, counted.opened, 2, "one engine per distinct [policy]: the default and always (the pinned one fails to open)")
+}
+
+// countingPool counts the distinct engines a Pool hands out.
+type countingPool struct {
+	*engine.Pool
+	mu     sync.Mutex
+	opened map[engine.Decider]bool
+}
+
+func (c *countingPool) For(ctx context.Context, cfg config.Config) (engine.Decider, error) {
+	d, err := c.Pool.For(ctx, cfg)
+	if err == nil {
+		c.mu.Lock()
+		c.opened[d] = true
+		c.mu.Unlock()
+	}
+	return d, err
 }

@@ -5,8 +5,9 @@
 // process before s6 signals it, so the gateway's shutdown is recognised as
 // an operator's stop and not as a container restart.
 //
-// It may import hostabi, s6, supervisor/boot and the supervisor packages;
-// never cmd or policy (operators' commands decide nothing).
+// It may import hostabi, s6 and the supervisor packages but boot, runner
+// and registrar; never cmd or policy (operators' commands ask no policy:
+// what a stop no supervisor decided leaves is supervisor/lifecycle's).
 package ops
 
 import (
@@ -20,9 +21,10 @@ import (
 
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
 	"github.com/hermes-supervisor/hermes-supervisor/s6"
-	"github.com/hermes-supervisor/hermes-supervisor/supervisor/boot"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/lifecycle"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/slot"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
 )
 
@@ -72,7 +74,7 @@ func (o *Ops) resolve(name string) (target, error) {
 	if err != nil {
 		return target{}, err
 	}
-	return target{paths: p, config: c, slot: filepath.Join(c.Scandir, boot.SlotName(name))}, nil
+	return target{paths: p, config: c, slot: filepath.Join(c.Scandir, slot.Name(name))}, nil
 }
 
 func noProfile(name string) error {
@@ -84,7 +86,7 @@ func (o *Ops) wait(t target, stopping bool) time.Duration {
 		return o.Wait
 	}
 	if stopping {
-		return DefaultWait + t.config.Gateway.StopGrace.D() + boot.StopMargin
+		return DefaultWait + t.config.Gateway.StopGrace.D() + slot.StopMargin
 	}
 	return DefaultWait
 }
@@ -115,7 +117,7 @@ func (o *Ops) ensureSlot(ctx context.Context, t target) error {
 	if os.Geteuid() != 0 && syscall.Access(t.config.Scandir, unixW) != nil {
 		return o.awaitRegistrar(ctx, t, nil)
 	}
-	slot, err := boot.SlotFor(t.config, t.paths, o.Exe, true)
+	slot, err := slot.For(t.config, t.paths, o.Exe, true)
 	if err != nil {
 		return err
 	}
@@ -146,13 +148,13 @@ const registrarPoll = 20 * time.Millisecond
 // publish t's slot. It fails at once when no registrar runs. why is the
 // publishing error that sent us here, if any.
 func (o *Ops) awaitRegistrar(ctx context.Context, t target, why error) error {
-	name := boot.SlotName(t.paths.Name)
+	name := slot.Name(t.paths.Name)
 	if !o.registrarUp(ctx, t.config.Scandir) {
 		if why == nil {
 			why = fmt.Errorf("permission denied on %s for uid %d", t.config.Scandir, os.Geteuid())
 		}
 		return fmt.Errorf("ops: cannot register %s (%v) and %w (%s is absent or down): run `supervisor -p %s gateway start` as root, or set registrar = true in hermes.toml and restart the container",
-			name, why, ErrNoRegistrar, boot.RegistrarSlotName, t.paths.Name)
+			name, why, ErrNoRegistrar, slot.RegistrarName, t.paths.Name)
 	}
 	ctx, cancel := context.WithTimeout(ctx, RegistrarWait)
 	defer cancel()
@@ -168,7 +170,7 @@ func (o *Ops) awaitRegistrar(ctx context.Context, t target, why error) error {
 		}
 		select {
 		case <-ctx.Done():
-			logs, _ := boot.RegistrarLogDir(t.config.Scandir)
+			logs, _ := slot.RegistrarLogDir(t.config.Scandir)
 			return fmt.Errorf("ops: the registrar did not register %s within %s: see its log in %s", name, RegistrarWait, logs)
 		case <-tick.C:
 		}
@@ -179,7 +181,7 @@ func (o *Ops) awaitRegistrar(ctx context.Context, t target, why error) error {
 // directory and s6 says it is up. When its status cannot be read, its
 // slot's presence is taken for an answer: the wait that follows is bounded.
 func (o *Ops) registrarUp(ctx context.Context, scandir string) bool {
-	dir := filepath.Join(scandir, boot.RegistrarSlotName)
+	dir := filepath.Join(scandir, slot.RegistrarName)
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return false
 	}
@@ -314,15 +316,12 @@ func (o *Ops) Stop(ctx context.Context, name string) error {
 
 // ReasonStopBetweenLives is the reason recorded when an operator's stop
 // found no supervisor to decide it.
-const ReasonStopBetweenLives = "operator stop: no gateway was running to decide it"
+const ReasonStopBetweenLives = lifecycle.ReasonStopBetweenLives
 
-// settleStop records an operator's stop that no "supervisor run" decided.
-// That happens when the stop arrives between two lives (the finish had
-// decided to restart, and its "running" is on the volume) or when the
-// gateway exits on its own before the marker is honoured. s6 now keeps
-// the slot down, so a "running" left there would be false: it becomes
-// "stopped". A marker that was honoured means the policy decided, and its
-// decision stands; so does a marker another command replaced.
+// settleStop records an operator's stop that no "supervisor run" decided
+// (see lifecycle.SettleStop). A marker that was honoured means the policy
+// decided, and its decision stands; so does a marker another command
+// replaced.
 func (o *Ops) settleStop(t target, marked bool, mk state.Marker) error {
 	if marked {
 		cur, j, _ := state.ReadMarker(t.paths.Marker) // MarkerHonoured: a readable marker
@@ -331,17 +330,11 @@ func (o *Ops) settleStop(t target, marked bool, mk state.Marker) error {
 		}
 	}
 	_, err := state.Update(t.paths.State, func(f *state.File) error {
-		if f.Desired() != hostabi.StateStopped {
-			return errSettled // a start or restart came after this stop: its life records itself
-		}
-		switch f.Gateway() {
-		case hostabi.StateStarting, hostabi.StateRunning, hostabi.StateDraining, hostabi.StateDegraded:
-		default:
+		c, ok := lifecycle.SettleStop(*f)
+		if !ok {
 			return errSettled
 		}
-		f.Policy, f.ExitCode = "", nil // no policy decided this, and no exit goes with it
-		return state.Change{Gateway: hostabi.StateStopped, Reason: ReasonStopBetweenLives,
-			Trigger: hostabi.TriggerOperator.String()}.Apply(f, o.now())
+		return c.Apply(f, o.now())
 	})
 	if errors.Is(err, errSettled) {
 		return nil

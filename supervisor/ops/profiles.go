@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 
 	"github.com/hermes-supervisor/hermes-supervisor/s6"
-	"github.com/hermes-supervisor/hermes-supervisor/supervisor/boot"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/slot"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
 )
 
@@ -61,7 +61,7 @@ func (o *Ops) CreateProfile(ctx context.Context, name string) (Created, error) {
 		return Created{}, err
 	}
 	if os.Geteuid() == 0 && c.Gateway.User != "" {
-		owner, err := boot.LookupOwner(c.Gateway.User)
+		owner, err := slot.LookupOwner(c.Gateway.User)
 		if err != nil {
 			return Created{}, err
 		}
@@ -76,7 +76,7 @@ func (o *Ops) CreateProfile(ctx context.Context, name string) (Created, error) {
 	if err == nil && !scanning {
 		return out, nil // registered at the next boot
 	}
-	t := target{paths: p, config: c, slot: filepath.Join(c.Scandir, boot.SlotName(name))}
+	t := target{paths: p, config: c, slot: filepath.Join(c.Scandir, slot.Name(name))}
 	if err := o.ensureSlot(ctx, t); err != nil {
 		out.Note = fmt.Sprintf("slot not registered: %v", err)
 		if !errors.Is(err, ErrNoRegistrar) {
@@ -113,7 +113,7 @@ func (o *Ops) DeleteProfile(ctx context.Context, name string) error {
 				return fmt.Errorf("ops: gateway '%s' is %s: stop it first with `supervisor -p %s gateway stop`", name, st.State(), name)
 			}
 		}
-		err := s6.Remove(t.config.Scandir, boot.SlotName(name))
+		err := s6.Remove(t.config.Scandir, slot.Name(name))
 		switch {
 		case err == nil:
 		case errors.Is(err, s6.ErrPermission) && o.registrarUp(ctx, t.config.Scandir):

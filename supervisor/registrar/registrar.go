@@ -6,20 +6,20 @@
 // and removes the slot of a profile that was deleted and is down.
 //
 // The registrar only writes slots it renders itself, through the same code
-// as boot (boot.SlotFor, s6 Publish), from profile names it validated:
+// as boot (package slot, s6 Publish), from profile names it validated:
 // nothing the gateway user writes is ever executed as root. A profile
 // whose profile.toml would change the user its gateway runs as, or run it
 // as root, is refused.
 //
-// It may import s6, supervisor/boot, supervisor/config and
-// supervisor/profile; never cmd, policy or supervisor/ops.
+// It may import s6, supervisor/slot, supervisor/config and
+// supervisor/profile; never cmd, policy, boot or ops.
 package registrar
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -27,9 +27,9 @@ import (
 	"time"
 
 	"github.com/hermes-supervisor/hermes-supervisor/s6"
-	"github.com/hermes-supervisor/hermes-supervisor/supervisor/boot"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/slot"
 )
 
 // Defaults of Options.
@@ -42,15 +42,12 @@ const (
 	DefaultDebounce = 50 * time.Millisecond
 )
 
-// slotPrefix starts the slot name of every gateway.
-const slotPrefix = "gateway-"
-
 // Options are what Run needs.
 type Options struct {
 	Config   config.Config // the top-level configuration
 	Tools    *s6.Tools
 	Exe      string        // absolute path of the supervisor binary the slots exec
-	Log      io.Writer     // one line per event worth telling; nil = discard
+	Logger   *slog.Logger  // one record per event worth telling; nil = discard
 	Interval time.Duration // 0 = DefaultInterval
 	Debounce time.Duration // 0 = DefaultDebounce
 	// Ready is called once, after the first pass.
@@ -67,8 +64,8 @@ type Registrar struct {
 
 // New returns a registrar for o.
 func New(o Options) *Registrar {
-	if o.Log == nil {
-		o.Log = io.Discard
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Interval <= 0 {
 		o.Interval = DefaultInterval
@@ -122,7 +119,7 @@ func (r *Registrar) Pass(ctx context.Context) (Report, error) {
 			r.problem(fmt.Sprintf("profile %s: %v", n, err))
 			continue
 		}
-		rep.Published = append(rep.Published, boot.SlotName(n))
+		rep.Published = append(rep.Published, slot.Name(n))
 	}
 	scanning, _ := s6.Scanning(c.Scandir)
 	if len(rep.Published) > 0 && scanning {
@@ -140,11 +137,11 @@ func (r *Registrar) Pass(ctx context.Context) (Report, error) {
 	for _, n := range gone {
 		removed, err := r.remove(ctx, n, scanning)
 		if err != nil {
-			r.problem(fmt.Sprintf("slot %s: %v", boot.SlotName(n), err))
+			r.problem(fmt.Sprintf("slot %s: %v", slot.Name(n), err))
 			continue
 		}
 		if removed {
-			rep.Removed = append(rep.Removed, boot.SlotName(n))
+			rep.Removed = append(rep.Removed, slot.Name(n))
 		}
 	}
 	if len(rep.Removed) > 0 && scanning {
@@ -153,10 +150,10 @@ func (r *Registrar) Pass(ctx context.Context) (Report, error) {
 		}
 	}
 	for _, s := range rep.Published {
-		fmt.Fprintf(r.o.Log, "registrar: published %s (down)\n", s)
+		r.o.Logger.Info("registrar: published (down)", "slot", s)
 	}
 	for _, s := range rep.Removed {
-		fmt.Fprintf(r.o.Log, "registrar: removed %s: its profile is gone\n", s)
+		r.o.Logger.Info("registrar: removed: its profile is gone", "slot", s)
 	}
 	return rep, nil
 }
@@ -167,7 +164,7 @@ func (r *Registrar) problem(msg string) {
 		r.now[msg] = true
 	}
 	if !r.seen[msg] {
-		fmt.Fprintf(r.o.Log, "registrar: %s\n", msg)
+		r.o.Logger.Warn("registrar: " + msg)
 		r.seen[msg] = true
 	}
 }
@@ -183,7 +180,7 @@ func (r *Registrar) slots() (map[string]bool, error) {
 	}
 	out := map[string]bool{}
 	for _, e := range ents {
-		n, ok := strings.CutPrefix(e.Name(), slotPrefix)
+		n, ok := strings.CutPrefix(e.Name(), slot.Prefix)
 		if !ok || !e.IsDir() || profile.ValidateName(n) != nil {
 			continue
 		}
@@ -213,7 +210,7 @@ func (r *Registrar) publish(name string) error {
 		return fmt.Errorf("%w: gateway.user is empty, so its gateway would run as root from a profile on the volume; register it as root (`supervisor -p %s gateway start`)",
 			ErrRefused, name)
 	}
-	slot, err := boot.SlotFor(c, p, r.o.Exe, true)
+	slot, err := slot.For(c, p, r.o.Exe, true)
 	if err != nil {
 		return err
 	}
@@ -224,21 +221,21 @@ func (r *Registrar) publish(name string) error {
 // when its gateway is down and not wanted up. An up gateway is left alone
 // (and logged): stopping it is the operator's call.
 func (r *Registrar) remove(ctx context.Context, name string, scanning bool) (bool, error) {
-	dir := filepath.Join(r.o.Config.Scandir, boot.SlotName(name))
+	dir := filepath.Join(r.o.Config.Scandir, slot.Name(name))
 	if scanning {
 		st, err := r.o.Tools.Status(ctx, dir)
 		if err != nil {
 			return false, err
 		}
 		if st.Up || st.WantedUp {
-			r.problem(fmt.Sprintf("slot %s: its profile is gone but its gateway is %s; left alone: stop it with `s6-svc -d %s`", boot.SlotName(name), st.State(), dir))
+			r.problem(fmt.Sprintf("slot %s: its profile is gone but its gateway is %s; left alone: stop it with `s6-svc -d %s`", slot.Name(name), st.State(), dir))
 			return false, nil
 		}
 		if err := r.o.Tools.Control(ctx, dir, s6.Down, 0); err != nil {
 			return false, err
 		}
 	}
-	if err := s6.Remove(r.o.Config.Scandir, boot.SlotName(name)); err != nil {
+	if err := s6.Remove(r.o.Config.Scandir, slot.Name(name)); err != nil {
 		return false, err
 	}
 	return true, nil

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/journal"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/lifecycle"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
 )
 
@@ -30,27 +31,27 @@ const finishReapGrace = 2 * time.Second
 // recorded in the ledger and served by the next run before it starts the
 // gateway.
 func Finish(ctx context.Context, o Options, code, sig int) int {
-	if o.Log == nil {
-		o.Log = slog.Default()
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
 	now := o.now()
 	v, ok, err := state.TakeVerdict(o.Paths.Verdict)
 	if err != nil {
-		o.Log.Warn("finish: verdict", "err", err)
+		o.Logger.Warn("finish: verdict", "err", err)
 	}
 	if !ok || !v.Matches(code, sig, now) {
 		if ok {
-			o.Log.Info("finish: the recorded verdict belongs to another life; deciding afresh", "verdict_exit", v.RunExit, "exit", code, "signal", sig)
+			o.Logger.Info("finish: the recorded verdict belongs to another life; deciding afresh", "verdict_exit", v.RunExit, "exit", code, "signal", sig)
 		}
-		v = decideWithoutVerdict(ctx, &o, FromS6(code, sig), now)
+		v = decideWithoutVerdict(ctx, &o, lifecycle.FromS6(code, sig), now)
 	}
-	p := PlanFinish(v, now)
+	p := lifecycle.PlanFinish(v, now)
 	if !p.RestartNotBefore.IsZero() {
 		if err := state.DeferRestart(o.Paths.Lifecycle, p.RestartNotBefore); err != nil {
-			o.Log.Error("finish: record the restart delay", "err", err)
+			o.Logger.Error("finish: record the restart delay", "err", err)
 		}
 	}
-	o.Log.Info("finish: decided", "exit", p.Code, "sleep", p.Sleep.String(), "reason", v.Reason, "policy", v.Policy)
+	o.Logger.Info("finish: decided", "exit", p.Code, "sleep", p.Sleep.String(), "reason", v.Reason, "policy", v.Policy)
 	if p.Sleep > 0 {
 		select {
 		case <-time.After(p.Sleep):
@@ -60,41 +61,19 @@ func Finish(ctx context.Context, o Options, code, sig int) int {
 	return p.Code
 }
 
-func decideWithoutVerdict(ctx context.Context, o *Options, st ExitStatus, now time.Time) state.Verdict {
+func decideWithoutVerdict(ctx context.Context, o *Options, st lifecycle.ExitStatus, now time.Time) state.Verdict {
 	led, ok, _ := state.ReadLedger(o.Paths.Lifecycle)
 	if ok && led.Phase == state.PhaseRunning {
-		reapLeftover(o.Log, led.Gateway, finishReapGrace)
+		reapLeftover(o.Logger, led.Gateway, finishReapGrace)
 	}
-	f, err := state.Read(o.Paths.State)
-	if err != nil {
-		o.Log.Warn("finish: state unreadable", "err", err)
-	}
-	h, err := state.ReadHistory(o.Paths.History)
-	if err != nil {
-		o.Log.Warn("finish: exit history unreadable", "err", err)
-	}
-	facts := Facts{Now: now, Profile: o.Paths.Name, State: f, History: h, Phase: hostabi.PhaseNone, StartedAt: led.StartedAt}
-	in := ExitInput(facts, st)
+	in := lifecycle.ExitInput(now, o.Paths.Name, o.facts(), lifecycle.Life{StartedAt: led.StartedAt}, st)
 	r := o.decide(ctx, in)
-	d := r.Decision
-	if d.State != hostabi.StateNone || d.Desired != hostabi.StateNone {
-		if _, err := state.Set(o.Paths.State, state.Change{Gateway: d.State, Desired: d.Desired, Reason: d.Reason, Policy: r.DecidedBy(),
-			Trigger: hostabi.TriggerExited.String()}, now); err != nil {
-			o.Log.Error("finish: persist the exit decision", "err", err)
-		}
-	}
-	o.record(journal.SourceFinish, in, r, nil)
-	trig := hostabi.TriggerExited
+	trigger := hostabi.TriggerExited
 	if st.Signal != 0 {
-		trig = hostabi.TriggerSignal
+		trigger = hostabi.TriggerSignal // run itself was killed: the gateway did not end by itself
 	}
-	rec := hostabi.ExitRecord{Time: now, ExitCode: int32(st.Code), Signal: int32(st.Signal), Trigger: trig, Verdict: d.Action}
-	if !led.StartedAt.IsZero() {
-		rec.Uptime = now.Sub(led.StartedAt)
-	}
-	if err := state.AppendHistory(o.Paths.History, rec); err != nil {
-		o.Log.Error("finish: exit history", "err", err)
-	}
-	return state.Verdict{Kind: hostabi.KindExit, Action: d.Action, Desired: d.Desired, DelayMS: d.Delay.Milliseconds(),
-		Reason: d.Reason, Policy: r.DecidedBy(), WrittenAt: now}
+	set := func(c state.Change, now time.Time) (state.File, error) { return state.Set(o.Paths.State, c, now) }
+	o.persistExit(set, r, lifecycle.ExitRecord(now, led.StartedAt, st, trigger, r.Decision.Action), now)
+	o.record(journal.SourceFinish, in, r, nil)
+	return lifecycle.Verdict(state.Proc{}, hostabi.KindExit, r.Decision, r.DecidedBy(), 0, now)
 }

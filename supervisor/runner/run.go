@@ -15,9 +15,10 @@ import (
 
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
 	"github.com/hermes-supervisor/hermes-supervisor/policy"
-	"github.com/hermes-supervisor/hermes-supervisor/policy/fallback"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/engine"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/journal"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/lifecycle"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
 )
@@ -30,23 +31,18 @@ const NotifyEnv = "HERMES_NOTIFY_FD"
 // at this descriptor.
 const NotifyFD = 3
 
-// Decider makes decisions; *policy.Engine is one.
-type Decider interface {
-	Decide(ctx context.Context, in *hostabi.Input) (policy.Result, error)
-	Identity() string
-}
-
 // Options configure Run and Finish.
 type Options struct {
-	Config  config.Config // the effective configuration for the profile
-	Paths   profile.Paths
-	Engine  Decider
-	Log     *slog.Logger
-	Now     func() time.Time // the clock; nil = time.Now
-	Notify  *os.File         // s6's readiness descriptor (Run only); nil = none
-	Stdout  io.Writer        // the gateway's output; nil = os.Stdout
-	Stderr  io.Writer        // nil = os.Stderr
-	Markers time.Duration    // planned-stop marker TTL; 0 = state.DefaultMarkerTTL
+	Config config.Config // the effective configuration for the profile
+	Paths  profile.Paths
+	Engine engine.Decider
+	Logger *slog.Logger
+	Now    func() time.Time // the clock; nil = time.Now
+	Notify *os.File         // s6's readiness descriptor (Run only); nil = none
+	Stdout io.Writer        // the gateway's output; nil = os.Stdout
+	Stderr io.Writer        // nil = os.Stderr
+	// Markers is the planned-stop marker TTL; 0 = state.DefaultMarkerTTL.
+	Markers time.Duration
 	// Signals delivers StopSignals (Run only). The command subscribes
 	// before it loads the configuration and the policy, so that a stop
 	// arriving meanwhile is not fatal to the process; nil = Run subscribes.
@@ -72,17 +68,19 @@ func (o *Options) ttl() time.Duration {
 	return state.DefaultMarkerTTL
 }
 
-// decide asks the policy. When the engine fails (on_error = "fail", or a
-// broken engine) the native fallback decides anyway: a broken policy never
-// loses the state write.
-func (o *Options) decide(ctx context.Context, in hostabi.Input) policy.Result {
-	r, err := o.Engine.Decide(ctx, &in)
-	if err == nil {
-		return r
+// facts reads what the volume remembers of the profile, logging what it
+// could not read.
+func (o *Options) facts() state.Facts {
+	f := state.ReadFacts(o.Paths)
+	for _, w := range f.Warnings {
+		o.Logger.Warn("runner: unreadable, read as nothing known", "err", w)
 	}
-	o.Log.Error("runner: policy failed; deciding with the native fallback", "err", err)
-	in.Params = nil
-	return policy.Result{Decision: fallback.Decide(&in), Policy: policy.FallbackIdentity, Fallback: true, FallbackReason: err.Error(), Failed: true}
+	return f
+}
+
+// decide asks the policy, with the native fallback behind it.
+func (o *Options) decide(ctx context.Context, in hostabi.Input) policy.Result {
+	return engine.Decide(ctx, o.Engine, in, o.Logger)
 }
 
 // record appends a decision to the profile's decision journal. It is
@@ -98,15 +96,30 @@ func (o *Options) record(source string, in hostabi.Input, r policy.Result, note 
 		}
 	}
 	e := journal.Entry{Time: in.Now, Profile: o.Paths.Name, Kind: in.Kind, Source: source, Input: in, Decision: r.Decision,
-		Policy: r.Policy, Fallback: r.Fallback, FallbackReason: r.FallbackReason}
-	if dg, ok := o.Engine.(interface{ Digest() string }); ok && r.Policy == o.Engine.Identity() {
-		e.Digest = dg.Digest()
-	}
+		Policy: r.Policy, Fallback: r.Fallback, FallbackReason: r.FallbackReason, Digest: engine.Digest(o.Engine, r)}
 	if note != nil {
 		note(&e)
 	}
 	if err := journal.Append(o.Paths.Journal, e); err != nil {
-		o.Log.Warn("runner: decision journal", "err", err)
+		o.Logger.Warn("runner: decision journal", "err", err)
+	}
+}
+
+// persistExit makes an exit decision's state durable (when it names one)
+// through set, then adds rec to the exit history: what run does when its
+// gateway exits, and finish when run could not.
+func (o *Options) persistExit(set func(state.Change, time.Time) (state.File, error), r policy.Result, rec hostabi.ExitRecord, now time.Time) {
+	if c, ok := lifecycle.ExitChange(r.Decision, r.DecidedBy()); ok {
+		if _, err := set(c, now); err != nil {
+			o.Logger.Error("runner: persist the exit decision", "err", err)
+		}
+	}
+	o.appendHistory(rec)
+}
+
+func (o *Options) appendHistory(rec hostabi.ExitRecord) {
+	if err := state.AppendHistory(o.Paths.History, rec); err != nil {
+		o.Logger.Error("runner: exit history", "err", err)
 	}
 }
 
@@ -125,26 +138,29 @@ var StopSignals = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, 
 
 // life is one gateway life.
 type life struct {
-	o       *Options
-	ledger  state.Ledger
-	cmd     *exec.Cmd
-	pgid    int
-	started time.Time
-	phase   hostabi.Phase
-	ready   bool
+	o      *Options
+	ledger state.Ledger
+	cmd    *exec.Cmd
+	pgid   int
+	lc     lifecycle.Life // phase and start of the gateway
+	ready  bool
 	// keeper writes gateway_state.json with its lock, directory and a
 	// spare temporary file opened beforehand, so that the stop path
 	// creates nothing.
 	keeper *state.Keeper
 }
 
+// ExitTemporary is what "supervisor run" exits with when the gateway could
+// not be started or the volume not written: s6's "temporary failure", so
+// s6 retries after its usual delay.
+const ExitTemporary = 111
+
 // Run supervises one gateway life and returns the code "supervisor run"
 // exits with. Errors before the gateway starts (it cannot be started, the
-// volume cannot be written) are returned with code 111 (s6's "temporary
-// failure"), so s6 retries after its usual delay.
+// volume cannot be written) are returned with ExitTemporary.
 func Run(ctx context.Context, o Options) (int, error) {
-	if o.Log == nil {
-		o.Log = slog.Default()
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
 	if o.Stdout == nil {
 		o.Stdout = os.Stdout
@@ -165,24 +181,24 @@ func Run(ctx context.Context, o Options) (int, error) {
 
 	self, err := state.Self()
 	if err != nil {
-		return 111, fmt.Errorf("runner: %w", err)
+		return ExitTemporary, fmt.Errorf("runner: %w", err)
 	}
 	if err := os.MkdirAll(o.Paths.StateDir, 0o755); err != nil {
-		return 111, fmt.Errorf("runner: %w", err)
+		return ExitTemporary, fmt.Errorf("runner: %w", err)
 	}
 	prev, _, _ := state.ReadLedger(o.Paths.Lifecycle)
 	if prev.Phase == state.PhaseRunning {
-		reapLeftover(o.Log, prev.Gateway, o.Config.Gateway.StopGrace.D())
+		reapLeftover(o.Logger, prev.Gateway, o.Config.Gateway.StopGrace.D())
 	}
-	l := &life{o: &o, phase: hostabi.PhaseStarting, keeper: state.NewKeeper(o.Paths.State)}
+	l := &life{o: &o, lc: lifecycle.Life{Phase: hostabi.PhaseStarting}, keeper: state.NewKeeper(o.Paths.State)}
 	defer l.keeper.Close()
 	if l.ledger, err = state.BeginLife(o.Paths.Lifecycle, self, o.now()); err != nil {
-		return 111, err
+		return ExitTemporary, err
 	}
 
 	// A restart delay that did not fit in s6's finish timeout is served here.
 	if wait := l.ledger.RestartNotBefore.Sub(o.now()); wait > 0 {
-		o.Log.Info("runner: waiting out the restart delay", "until", l.ledger.RestartNotBefore.Format(time.RFC3339), "wait", wait.String())
+		o.Logger.Info("runner: waiting out the restart delay", "until", l.ledger.RestartNotBefore.Format(time.RFC3339), "wait", wait.String())
 		t := time.NewTimer(wait)
 		for waiting := true; waiting; {
 			select {
@@ -211,7 +227,7 @@ func Run(ctx context.Context, o Options) (int, error) {
 
 	pr, pw, err := os.Pipe()
 	if err != nil {
-		return 111, fmt.Errorf("runner: notification pipe: %w", err)
+		return ExitTemporary, fmt.Errorf("runner: notification pipe: %w", err)
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = o.Stdout, o.Stderr
@@ -221,23 +237,23 @@ func Run(ctx context.Context, o Options) (int, error) {
 	if err := cmd.Start(); err != nil {
 		pr.Close()
 		pw.Close()
-		code := 111
+		code := ExitTemporary
 		l.persist(state.Change{Gateway: hostabi.StateStartupFailed, Reason: "cannot start " + argv[0]})
 		_ = state.EndLife(o.Paths.Lifecycle, l.ledger, code, "gateway did not start", o.now())
 		return code, fmt.Errorf("runner: start gateway %q: %w", argv[0], err)
 	}
 	pw.Close()
-	l.cmd, l.pgid, l.started = cmd, cmd.Process.Pid, o.now()
+	l.cmd, l.pgid, l.lc.StartedAt = cmd, cmd.Process.Pid, o.now()
 	if gp, err := state.ProcOf(cmd.Process.Pid); err == nil {
 		l.ledger.Gateway = gp
 	} else {
 		l.ledger.Gateway = state.Proc{Pid: cmd.Process.Pid}
 	}
 	if err := state.WriteLedger(o.Paths.Lifecycle, l.ledger); err != nil {
-		o.Log.Warn("runner: ledger", "err", err)
+		o.Logger.Warn("runner: ledger", "err", err)
 	}
 	if err := state.WritePid(o.Paths.Pid, cmd.Process.Pid); err != nil {
-		o.Log.Warn("runner: pid file", "err", err)
+		o.Logger.Warn("runner: pid file", "err", err)
 	}
 	l.persist(state.Change{Gateway: hostabi.StateStarting, Reason: "gateway starting"})
 
@@ -272,7 +288,7 @@ func Run(ctx context.Context, o Options) (int, error) {
 		case s := <-sigs:
 			sig := s.(syscall.Signal)
 			if sig == syscall.SIGHUP {
-				o.Log.Info("runner: forwarding SIGHUP to the gateway (reload); nothing persisted")
+				o.Logger.Info("runner: forwarding SIGHUP to the gateway (reload); nothing persisted")
 				_ = syscall.Kill(-l.pgid, syscall.SIGHUP)
 				continue
 			}
@@ -287,9 +303,9 @@ func Run(ctx context.Context, o Options) (int, error) {
 // returns true when the gateway said "phase=starting" before being ready:
 // it will notify readiness itself, so ready_after no longer applies.
 func (l *life) report(line string) bool {
-	p, ready, ok := ParsePhase(line)
+	p, ready, ok := lifecycle.ParsePhase(line)
 	if !ok {
-		l.o.Log.Warn("runner: ignoring a notification line the gateway sent", "line", line)
+		l.o.Logger.Warn("runner: ignoring a notification line the gateway sent", "line", line)
 		return false
 	}
 	if ready && !l.ready {
@@ -298,16 +314,16 @@ func (l *life) report(line string) bool {
 	}
 	if !l.ready {
 		if p != hostabi.PhaseStarting {
-			l.phase = p
+			l.lc.Phase = p
 		}
 		return p == hostabi.PhaseStarting
 	}
-	if p == l.phase {
+	if p == l.lc.Phase {
 		return false
 	}
-	l.phase = p
+	l.lc.Phase = p
 	l.writePhase()
-	l.persist(state.Change{Gateway: PhaseState(p), Reason: "gateway reports " + p.String()})
+	l.persist(state.Change{Gateway: lifecycle.PhaseState(p), Reason: "gateway reports " + p.String()})
 	return false
 }
 
@@ -316,14 +332,14 @@ func (l *life) markReady() {
 		return
 	}
 	l.ready = true
-	if l.phase == hostabi.PhaseStarting || l.phase == hostabi.PhaseNone {
-		l.phase = hostabi.PhaseRunning
+	if l.lc.Phase == hostabi.PhaseStarting || l.lc.Phase == hostabi.PhaseNone {
+		l.lc.Phase = hostabi.PhaseRunning
 	}
-	l.persist(state.Change{Gateway: PhaseState(l.phase), Desired: hostabi.StateRunning, Reason: "gateway ready"})
+	l.persist(state.Change{Gateway: lifecycle.PhaseState(l.lc.Phase), Desired: hostabi.StateRunning, Reason: "gateway ready"})
 	l.writePhase()
 	if n := l.o.Notify; n != nil {
 		if _, err := n.Write([]byte("\n")); err != nil {
-			l.o.Log.Warn("runner: readiness notification to s6", "err", err)
+			l.o.Logger.Warn("runner: readiness notification to s6", "err", err)
 		}
 		n.Close()
 		l.o.Notify = nil
@@ -331,28 +347,16 @@ func (l *life) markReady() {
 }
 
 func (l *life) writePhase() {
-	if err := state.WriteAtomic(l.o.Paths.Phase, []byte(l.phase.String()+"\n"), 0o644); err != nil {
-		l.o.Log.Warn("runner: phase file", "err", err)
+	if err := state.WriteAtomic(l.o.Paths.Phase, []byte(l.lc.Phase.String()+"\n"), 0o644); err != nil {
+		l.o.Logger.Warn("runner: phase file", "err", err)
 	}
 }
 
 func (l *life) persist(c state.Change) {
 	if _, err := l.keeper.Set(c, l.o.now()); err != nil {
-		l.o.Log.Error("runner: persist state", "err", err)
+		l.o.Logger.Error("runner: persist state", "err", err)
 	}
 	l.keeper.Prepare() // the spare for the next write, while nothing is urgent
-}
-
-func (l *life) facts(now time.Time) Facts {
-	f, err := state.Read(l.o.Paths.State)
-	if err != nil {
-		l.o.Log.Warn("runner: state unreadable", "err", err)
-	}
-	h, err := state.ReadHistory(l.o.Paths.History)
-	if err != nil {
-		l.o.Log.Warn("runner: exit history unreadable", "err", err)
-	}
-	return Facts{Now: now, Profile: l.o.Paths.Name, State: f, History: h, Phase: l.phase, StartedAt: l.started}
 }
 
 // decideStop classifies a stop signal, makes the policy's answer durable,
@@ -370,17 +374,16 @@ func (l *life) decideStop(ctx context.Context, sig syscall.Signal, self state.Pr
 	now := l.o.now()
 	m, j, err := state.ConsumeMarker(l.o.Paths.Marker, self, now, l.o.ttl())
 	if err != nil {
-		l.o.Log.Warn("runner: planned-stop marker", "err", err)
+		l.o.Logger.Warn("runner: planned-stop marker", "err", err)
 	}
-	trigger := TriggerOf(j, m)
-	in := ShutdownInput(l.facts(now), trigger, sig)
-	r := l.decide(ctx, in)
+	trigger := lifecycle.TriggerOf(j, m)
+	in := lifecycle.ShutdownInput(now, l.o.Paths.Name, l.o.facts(), l.lc, trigger, sig)
+	r := l.o.decide(ctx, in)
 	d := r.Decision
 	code := int(d.ExitCode)
 	record := func() {
-		if _, err := l.keeper.Set(state.Change{Gateway: d.State, Desired: d.Desired, ExitCode: &code,
-			Reason: d.Reason, Policy: r.DecidedBy(), Trigger: trigger.String()}, now); err != nil {
-			l.o.Log.Error("runner: persist the shutdown decision", "err", err)
+		if _, err := l.keeper.Set(lifecycle.ShutdownChange(d, r.DecidedBy(), trigger), now); err != nil {
+			l.o.Logger.Error("runner: persist the shutdown decision", "err", err)
 		}
 	}
 	already := l.keeper.Holds(d.State, d.Desired)
@@ -394,7 +397,7 @@ func (l *life) decideStop(ctx context.Context, sig syscall.Signal, self state.Pr
 	if already {
 		record()
 	}
-	l.o.Log.Info("runner: shutdown decided and durable", "signal", sig.String(), "marker", j.String(), "trigger", trigger.String(),
+	l.o.Logger.Info("runner: shutdown decided and durable", "signal", sig.String(), "marker", j.String(), "trigger", trigger.String(),
 		"state", d.State.String(), "desired", d.Desired.String(), "exit", code, "reason", d.Reason, "policy", r.DecidedBy(),
 		"durable", durable, "took", took.String())
 	return r, trigger, in, m
@@ -404,10 +407,6 @@ func (l *life) yield() {
 	if l.o.YieldCPU {
 		yieldCPU()
 	}
-}
-
-func (l *life) decide(ctx context.Context, in hostabi.Input) policy.Result {
-	return l.o.decide(ctx, in)
 }
 
 // stop handles a stop signal when no gateway runs (during a restart delay).
@@ -437,7 +436,7 @@ wait:
 		case s := <-sigs:
 			_ = syscall.Kill(-l.pgid, s.(syscall.Signal)) // pass further signals on
 		case <-grace.C:
-			l.o.Log.Warn("runner: the gateway outlived the stop grace; SIGKILL", "grace", l.o.Config.Gateway.StopGrace.String())
+			l.o.Logger.Warn("runner: the gateway outlived the stop grace; SIGKILL", "grace", l.o.Config.Gateway.StopGrace.String())
 			_ = syscall.Kill(-l.pgid, syscall.SIGKILL)
 			killed = true
 		}
@@ -447,7 +446,7 @@ wait:
 	}
 	st := statusOf(werr, l.cmd)
 	now := l.o.now()
-	l.appendHistory(hostabi.ExitRecord{Time: now, Uptime: now.Sub(l.started), ExitCode: int32(st.Code), Signal: int32(st.Signal), Trigger: trigger})
+	l.o.appendHistory(lifecycle.ExitRecord(now, l.lc.StartedAt, st, trigger, hostabi.ActionNone))
 	code := int(r.Decision.ExitCode)
 	l.finishLife(r, hostabi.KindShutdown, code)
 	return code
@@ -458,62 +457,48 @@ func (l *life) exited(ctx context.Context, werr error, self state.Proc) int {
 	_ = syscall.Kill(-l.pgid, syscall.SIGKILL) // orphans left in the gateway's group
 	st := statusOf(werr, l.cmd)
 	now := l.o.now()
-	in := ExitInput(l.facts(now), st)
-	r := l.decide(ctx, in)
+	in := lifecycle.ExitInput(now, l.o.Paths.Name, l.o.facts(), l.lc, st)
+	r := l.o.decide(ctx, in)
 	d := r.Decision
-	if d.State != hostabi.StateNone || d.Desired != hostabi.StateNone {
-		if _, err := l.keeper.Set(state.Change{Gateway: d.State, Desired: d.Desired, Reason: d.Reason,
-			Policy: r.DecidedBy(), Trigger: hostabi.TriggerExited.String()}, now); err != nil {
-			l.o.Log.Error("runner: persist the exit decision", "err", err)
-		}
-	}
-	l.appendHistory(hostabi.ExitRecord{Time: now, Uptime: now.Sub(l.started), ExitCode: int32(st.Code), Signal: int32(st.Signal),
-		Trigger: hostabi.TriggerExited, Verdict: d.Action})
+	l.o.persistExit(l.keeper.Set, r, lifecycle.ExitRecord(now, l.lc.StartedAt, st, hostabi.TriggerExited, d.Action), now)
 	code := st.RunExitCode()
-	l.o.Log.Info("runner: gateway exited", "code", st.Code, "signal", int(st.Signal), "action", d.Action.String(),
+	l.o.Logger.Info("runner: gateway exited", "code", st.Code, "signal", int(st.Signal), "action", d.Action.String(),
 		"delay", d.Delay.String(), "reason", d.Reason, "policy", r.DecidedBy())
 	l.o.record(journal.SourceRun, in, r, nil)
 	l.finishLife(r, hostabi.KindExit, code)
 	return code
 }
 
-func (l *life) appendHistory(rec hostabi.ExitRecord) {
-	if err := state.AppendHistory(l.o.Paths.History, rec); err != nil {
-		l.o.Log.Error("runner: exit history", "err", err)
-	}
-}
-
 // finishLife records the verdict for finish, removes gateway.pid and closes
 // the ledger: a clean exit path.
 func (l *life) finishLife(r policy.Result, k hostabi.Kind, code int) {
 	now := l.o.now()
-	v := state.Verdict{Supervisor: l.ledger.Supervisor, RunExit: code, Kind: k, Action: r.Decision.Action, Desired: r.Decision.Desired,
-		DelayMS: r.Decision.Delay.Milliseconds(), Reason: r.Decision.Reason, Policy: r.DecidedBy(), WrittenAt: now}
+	v := lifecycle.Verdict(l.ledger.Supervisor, k, r.Decision, r.DecidedBy(), code, now)
 	if err := state.WriteVerdict(l.o.Paths.Verdict, v); err != nil {
-		l.o.Log.Error("runner: verdict", "err", err)
+		l.o.Logger.Error("runner: verdict", "err", err)
 	}
 	if err := state.RemovePid(l.o.Paths.Pid); err != nil {
-		l.o.Log.Warn("runner: pid file", "err", err)
+		l.o.Logger.Warn("runner: pid file", "err", err)
 	}
 	_ = os.Remove(l.o.Paths.Phase)
 	if err := state.EndLife(l.o.Paths.Lifecycle, l.ledger, code, r.Decision.Reason, now); err != nil {
-		l.o.Log.Error("runner: ledger", "err", err)
+		l.o.Logger.Error("runner: ledger", "err", err)
 	}
 }
 
-func statusOf(werr error, cmd *exec.Cmd) ExitStatus {
+func statusOf(werr error, cmd *exec.Cmd) lifecycle.ExitStatus {
 	ps := cmd.ProcessState
 	if ps == nil {
-		return ExitStatus{Code: -1}
+		return lifecycle.ExitStatus{Code: -1}
 	}
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return ExitStatus{Code: -1, Signal: ws.Signal()}
+		return lifecycle.ExitStatus{Code: -1, Signal: ws.Signal()}
 	}
 	var ee *exec.ExitError
 	if werr != nil && !errors.As(werr, &ee) {
-		return ExitStatus{Code: -1}
+		return lifecycle.ExitStatus{Code: -1}
 	}
-	return ExitStatus{Code: ps.ExitCode()}
+	return lifecycle.ExitStatus{Code: ps.ExitCode()}
 }
 
 // reapLeftover kills a gateway left running by a supervisor that died

@@ -20,9 +20,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
-	"github.com/hermes-supervisor/hermes-supervisor/policy"
-	"github.com/hermes-supervisor/hermes-supervisor/supervisor"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/engine"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
 )
@@ -445,9 +444,7 @@ func TestStopBeforeTheGatewayStarts(t *testing.T) {
 	e := newEnv(t, profile.Root, nil, "")
 	c, err := config.Load(e.cfg, config.Overrides{})
 	require.NoError(t, err)
-	po, err := supervisor.PolicyOptions(c, nil)
-	require.NoError(t, err)
-	eng, err := policy.Open(context.Background(), po)
+	eng, err := engine.Open(context.Background(), c, nil)
 	require.NoError(t, err)
 	defer eng.Close(context.Background())
 
@@ -455,7 +452,7 @@ func TestStopBeforeTheGatewayStarts(t *testing.T) {
 	sigs <- syscall.SIGTERM // arrived while the configuration and the policy loaded
 	var stderr strings.Builder
 	code, err := Run(context.Background(), Options{Config: c, Paths: e.p, Engine: eng, Signals: sigs,
-		Log: slog.New(slog.NewTextHandler(&stderr, nil)), Stdout: io.Discard, Stderr: io.Discard})
+		Logger: slog.New(slog.NewTextHandler(&stderr, nil)), Stdout: io.Discard, Stderr: io.Discard})
 	require.NoError(t, err)
 	assert.Equal(t, 1, code, "a plain signal: revive me")
 	f, err := state.Read(e.p.State)

@@ -91,13 +91,18 @@ func ReadLedger(path string) (Ledger, bool, error) {
 // or unreadable ledger is unknown (the error says why it is unreadable).
 func PriorExit(path string) (hostabi.PriorExit, error) {
 	l, ok, err := ReadLedger(path)
+	return priorExit(l, ok), err
+}
+
+// priorExit is what a ledger (ok: one was read) says of the life it records.
+func priorExit(l Ledger, ok bool) hostabi.PriorExit {
 	switch {
-	case err != nil || !ok:
-		return hostabi.PriorExitUnknown, err
+	case !ok:
+		return hostabi.PriorExitUnknown
 	case l.Phase == PhaseExited:
-		return hostabi.PriorExitClean, nil
+		return hostabi.PriorExitClean
 	default:
-		return hostabi.PriorExitUnclean, nil
+		return hostabi.PriorExitUnclean
 	}
 }
 

@@ -250,6 +250,9 @@ type Change struct {
 	Reason   string
 	Policy   string
 	Trigger  string
+	// Undecided clears policy and exit_code: no policy decided this
+	// change, and no exit of "supervisor run" goes with it.
+	Undecided bool
 }
 
 // Apply sets c's fields on f and stamps timestamp and updated_at with now.
@@ -266,6 +269,9 @@ func (c Change) Apply(f *File, now time.Time) error {
 			return fmt.Errorf("state: desired_state %s is not running or stopped", c.Desired)
 		}
 		f.DesiredState = c.Desired.String()
+	}
+	if c.Undecided {
+		f.Policy, f.ExitCode = "", nil
 	}
 	if c.ExitCode != nil {
 		v := *c.ExitCode

@@ -1,4 +1,4 @@
-package runner
+package lifecycle
 
 import (
 	"syscall"
@@ -8,18 +8,10 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
-	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
 )
 
 var t0 = time.Date(2026, 11, 25, 21, 0, 0, 0, time.UTC)
-
-func TestGatewayCommand(t *testing.T) {
-	g := config.Gateway{Command: []string{"hermes", "gateway", "run", "--home={profile}"}, ProfileArgs: []string{"-p", "{profile}"}}
-	assert.Equal(t, []string{"hermes", "gateway", "run", "--home=default"}, GatewayCommand(g, "default"), "no profile args for the root profile")
-	assert.Equal(t, []string{"hermes", "gateway", "run", "--home=coder", "-p", "coder"}, GatewayCommand(g, "coder"))
-	assert.Equal(t, []string{"hermes", "gateway", "run", "--home={profile}"}, g.Command, "the configuration is not modified")
-}
 
 func TestTriggerOf(t *testing.T) {
 	cases := []struct {
@@ -44,13 +36,13 @@ func TestTriggerOf(t *testing.T) {
 }
 
 func TestInputs(t *testing.T) {
-	f := Facts{Now: t0, Profile: "default", Phase: hostabi.PhaseDegraded, StartedAt: t0.Add(-90 * time.Second),
-		State: state.File{Present: true, GatewayState: "running", DesiredState: "running", UpdatedAt: t0.Add(-time.Minute)}}
-	in := ShutdownInput(f, hostabi.TriggerOperator, syscall.SIGTERM)
+	f := state.Facts{State: state.File{Present: true, GatewayState: "running", DesiredState: "running", UpdatedAt: t0.Add(-time.Minute)}}
+	l := Life{Phase: hostabi.PhaseDegraded, StartedAt: t0.Add(-90 * time.Second)}
+	in := ShutdownInput(t0, "default", f, l, hostabi.TriggerOperator, syscall.SIGTERM)
 	assert.Equal(t, hostabi.Input{Kind: hostabi.KindShutdown, Now: t0, Profile: "default", Root: true, State: hostabi.StateRunning,
 		Desired: hostabi.StateRunning, StateSince: t0.Add(-time.Minute), Trigger: hostabi.TriggerOperator, Signal: 15,
 		Phase: hostabi.PhaseDegraded, Uptime: 90 * time.Second}, in)
-	ex := ExitInput(f, FromS6(256, 9))
+	ex := ExitInput(t0, "default", f, l, FromS6(256, 9))
 	assert.Equal(t, int32(-1), ex.ExitCode)
 	assert.Equal(t, int32(9), ex.Signal)
 	assert.Equal(t, hostabi.KindExit, ex.Kind)

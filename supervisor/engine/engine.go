@@ -1,0 +1,253 @@
+// Package engine is where the supervisor opens its policy engines: it
+// turns a configuration's [policy] table into policy options, opens an
+// engine eagerly (boot, run) or on first use (finish, which usually needs
+// none), keeps one engine per distinct policy setting for a boot, and asks
+// for a decision with the native fallback behind it, so that a broken
+// policy never loses a state write.
+//
+// It may import hostabi, policy and supervisor/config; never boot, runner,
+// ops, s6 or cmd.
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
+	"github.com/hermes-supervisor/hermes-supervisor/policy"
+	"github.com/hermes-supervisor/hermes-supervisor/policy/fallback"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
+)
+
+// Decider makes decisions; *policy.Engine, *Lazy and what a Pool hands
+// out are Deciders.
+type Decider interface {
+	Decide(ctx context.Context, in *hostabi.Input) (policy.Result, error)
+}
+
+// cacheBase is policy.cache_dir, or <home>/cache/policy when that is empty.
+func cacheBase(c config.Config) string {
+	if c.Policy.CacheDir != "" {
+		return c.Policy.CacheDir
+	}
+	return filepath.Join(c.Home, "cache", "policy")
+}
+
+// CacheDir is where this process caches compiled policy modules: a
+// directory per uid under the cache base, because boot runs as root and the
+// gateways' supervisors as the gateway user, and neither may write (or
+// poison) the other's compiled code.
+func CacheDir(c config.Config) string {
+	return filepath.Join(cacheBase(c), "uid-"+strconv.Itoa(os.Geteuid()))
+}
+
+// PrepareCacheDir creates the cache directory of uid (owned by uid:gid, mode
+// 0700) under the cache base, so that a process running as that user can
+// cache compiled modules. Boot calls it, as root, for the gateway user.
+func PrepareCacheDir(c config.Config, uid, gid int) error {
+	base := cacheBase(c)
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		return fmt.Errorf("policy cache: %w", err)
+	}
+	dir := filepath.Join(base, "uid-"+strconv.Itoa(uid))
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("policy cache: %w", err)
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("policy cache: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("policy cache: %s is not a directory", dir)
+	}
+	if err := os.Lchown(dir, uid, gid); err != nil {
+		return fmt.Errorf("policy cache: %w", err)
+	}
+	return nil
+}
+
+// Options turns the [policy] table of c into options for policy.Open.
+func Options(c config.Config, logger *slog.Logger) (policy.Options, error) {
+	params, err := hostabi.ParamsFromMap(c.Policy.Params)
+	if err != nil {
+		return policy.Options{}, fmt.Errorf("config: policy.params: %w", err)
+	}
+	return policy.Options{
+		Module:      c.Policy.Module,
+		SHA256:      c.Policy.SHA256,
+		Timeout:     c.Policy.Timeout.D(),
+		MemoryLimit: uint64(c.Policy.MemoryLimit),
+		OnError:     c.Policy.OnError,
+		CacheDir:    CacheDir(c),
+		Params:      params,
+		Logger:      logger,
+	}, nil
+}
+
+// Open opens the policy engine of configuration c now.
+func Open(ctx context.Context, c config.Config, logger *slog.Logger) (*policy.Engine, error) {
+	o, err := Options(c, logger)
+	if err != nil {
+		return nil, err
+	}
+	return policy.Open(ctx, o)
+}
+
+// Lazy is a policy engine opened when the first decision is asked for:
+// "supervisor finish" usually follows the verdict "supervisor run" left,
+// and s6 gives it 5 seconds, so it compiles a module only when it must.
+type Lazy struct {
+	opts policy.Options
+	eng  *policy.Engine
+}
+
+// NewLazy checks the [policy] table of c now and opens its engine at the
+// first Decide.
+func NewLazy(c config.Config, logger *slog.Logger) (*Lazy, error) {
+	o, err := Options(c, logger)
+	if err != nil {
+		return nil, err
+	}
+	return &Lazy{opts: o}, nil
+}
+
+// Decide opens the engine if needed, then decides.
+func (l *Lazy) Decide(ctx context.Context, in *hostabi.Input) (policy.Result, error) {
+	if l.eng == nil {
+		eng, err := policy.Open(ctx, l.opts)
+		if err != nil {
+			return policy.Result{}, err
+		}
+		l.eng = eng
+	}
+	return l.eng.Decide(ctx, in)
+}
+
+// Close releases the engine, if it was opened.
+func (l *Lazy) Close(ctx context.Context) error {
+	if l.eng == nil {
+		return nil
+	}
+	return l.eng.Close(ctx)
+}
+
+// Decide asks d for a decision on in. When the engine fails (it cannot be
+// opened, or on_error = "fail" and the module failed), the native fallback
+// decides anyway, and the failure is logged and recorded in the result: a
+// broken policy never loses the state write.
+func Decide(ctx context.Context, d Decider, in hostabi.Input, logger *slog.Logger) policy.Result {
+	r, err := d.Decide(ctx, &in)
+	if err == nil {
+		return r
+	}
+	if logger != nil {
+		logger.Error("policy failed; deciding with the native fallback", "err", err)
+	}
+	in.Params = nil
+	return policy.Result{Decision: fallback.Decide(&in), Policy: policy.FallbackIdentity, Fallback: true, FallbackReason: err.Error(), Failed: true}
+}
+
+// Digest is the sha256 of the module that made r, when the engine that
+// made it knows it ("" otherwise).
+func Digest(d Decider, r policy.Result) string {
+	id, ok := d.(interface {
+		Identity() string
+		Digest() string
+	})
+	if !ok || id.Identity() != r.Policy {
+		return ""
+	}
+	return id.Digest()
+}
+
+// Pool holds the engines of one boot: one per distinct policy setting,
+// keyed by the module's sha256 and the limits and parameters it runs
+// with, so that profiles sharing a module share its engine. Safe for
+// concurrent use; Close it when the boot is done.
+type Pool struct {
+	logger *slog.Logger
+	mu     sync.Mutex
+	m      map[string]*poolEntry
+}
+
+type poolEntry struct {
+	once sync.Once
+	eng  *policy.Engine
+	err  error
+}
+
+// NewPool returns an empty pool whose engines log to logger.
+func NewPool(logger *slog.Logger) *Pool {
+	return &Pool{logger: logger, m: map[string]*poolEntry{}}
+}
+
+// For returns the engine of configuration c (a profile's effective
+// configuration), opening it the first time its setting is asked for.
+func (p *Pool) For(ctx context.Context, c config.Config) (Decider, error) {
+	o, err := Options(c, p.logger)
+	if err != nil {
+		return nil, err
+	}
+	key, err := poolKey(&o)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	e, ok := p.m[key]
+	if !ok {
+		e = &poolEntry{}
+		p.m[key] = e
+	}
+	p.mu.Unlock()
+	e.once.Do(func() { e.eng, e.err = policy.Open(ctx, o) })
+	if e.err != nil {
+		return nil, e.err
+	}
+	return e.eng, nil
+}
+
+// Close releases every engine of the pool.
+func (p *Pool) Close(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var errs []error
+	for _, e := range p.m {
+		if e.eng != nil {
+			errs = append(errs, e.eng.Close(ctx))
+		}
+	}
+	p.m = map[string]*poolEntry{}
+	return errors.Join(errs...)
+}
+
+// poolKey reads the module o names (once: the bytes go into o.Wasm, so the
+// engine does not read it again) and returns the key of its setting: the
+// module's digest, the pin, the limits and the parameters. A module that
+// cannot be read is keyed by its path: opening it reports why.
+func poolKey(o *policy.Options) (string, error) {
+	digest := "embedded"
+	if o.Module != "" {
+		b, err := policy.ReadModule(o.Module)
+		if err != nil {
+			digest = "unreadable:" + o.Module // policy.Open reads it again, and reports why
+		} else {
+			o.Wasm = b
+			sum := sha256.Sum256(b)
+			digest = hex.EncodeToString(sum[:])
+		}
+	}
+	params, err := json.Marshal(o.Params) // hostabi.Params is sorted: a stable key
+	if err != nil {
+		return "", fmt.Errorf("config: policy.params: %w", err)
+	}
+	return fmt.Sprintf("%s|%s|%s|%d|%s|%s|%s", digest, o.Module, o.SHA256, o.MemoryLimit, o.Timeout, o.OnError, params), nil
+}

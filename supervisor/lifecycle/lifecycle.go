@@ -1,0 +1,265 @@
+// Package lifecycle is the decision path of a gateway's life, as pure
+// functions: from the facts the volume remembers (state.Facts) and what
+// the supervisor of a life knows (Life) to the policy's input
+// (BootInput, ShutdownInput, ExitInput); from the policy's answer to what
+// is persisted (ShutdownChange, ExitChange, ExitRecord, Verdict) and what
+// s6 is told (PlanFinish); and from a stop no supervisor decided to the
+// state it leaves (SettleStop).
+//
+// Nothing here reads a clock, a file or a process: time is an argument,
+// facts are values. Boot (supervisor/boot), the runtime (supervisor/runner)
+// and the operator commands (supervisor/ops) do the mechanism and call
+// these, so the whole path reads in this one file:
+//
+//	boot:     state.ReadFacts -> BootInput -> policy -> slot up | down | none
+//	run:      stop signal -> TriggerOf(marker) -> ShutdownInput -> policy
+//	          -> ShutdownChange (durable) -> signal the gateway -> ExitRecord
+//	          -> Verdict -> exit code
+//	          gateway exits -> ExitInput -> policy -> ExitChange -> ExitRecord -> Verdict
+//	finish:   Verdict -> PlanFinish -> exit 0 (restart) | 125 (stay down)
+//	ops stop: nobody decided -> SettleStop
+//
+// It may import hostabi, supervisor/profile and supervisor/state (for
+// their types); never policy, s6, boot, runner, ops or cmd.
+package lifecycle
+
+import (
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
+)
+
+// Life is what the supervisor of a gateway life knows beyond the volume.
+type Life struct {
+	Phase     hostabi.Phase // the gateway's phase; PhaseNone when no gateway runs
+	StartedAt time.Time     // when the gateway started; zero when it did not
+}
+
+// input is the part every decision's input shares.
+func input(k hostabi.Kind, now time.Time, name string, f state.Facts, l Life) hostabi.Input {
+	in := hostabi.Input{
+		Kind:       k,
+		Now:        now,
+		Profile:    name,
+		Root:       name == profile.Root,
+		State:      f.State.Gateway(),
+		Desired:    f.State.Desired(),
+		StateSince: f.State.Since(),
+		Phase:      l.Phase,
+		History:    f.History,
+	}
+	if !l.StartedAt.IsZero() && now.After(l.StartedAt) {
+		in.Uptime = now.Sub(l.StartedAt)
+	}
+	if len(in.History) > hostabi.MaxHistory {
+		in.History = in.History[len(in.History)-hostabi.MaxHistory:]
+	}
+	return in
+}
+
+// BootInput is the input of the boot decision of profile name at time now.
+func BootInput(now time.Time, name string, f state.Facts) hostabi.Input {
+	in := input(hostabi.KindBoot, now, name, f, Life{})
+	in.PriorExit = f.PriorExit
+	return in
+}
+
+// ShutdownInput is the input of the shutdown decision: a stop signal sig
+// arrived, classified as trigger.
+func ShutdownInput(now time.Time, name string, f state.Facts, l Life, trigger hostabi.Trigger, sig syscall.Signal) hostabi.Input {
+	in := input(hostabi.KindShutdown, now, name, f, l)
+	in.Trigger, in.Signal = trigger, int32(sig)
+	return in
+}
+
+// ExitInput is the input of the exit decision: the gateway ended as st.
+func ExitInput(now time.Time, name string, f state.Facts, l Life, st ExitStatus) hostabi.Input {
+	in := input(hostabi.KindExit, now, name, f, l)
+	in.ExitCode, in.Signal = int32(st.Code), int32(st.Signal)
+	return in
+}
+
+// TriggerOf classifies a stop signal by what the planned-stop marker said:
+// an honoured marker is the operator's stop or restart; anything else
+// (no marker, another process's, expired, future, malformed) is a plain
+// signal.
+func TriggerOf(j state.Judgement, m state.Marker) hostabi.Trigger {
+	if j != state.MarkerHonoured {
+		return hostabi.TriggerSignal
+	}
+	if m.Intent == state.IntentRestart {
+		return hostabi.TriggerRestart
+	}
+	return hostabi.TriggerOperator
+}
+
+// ShutdownChange is what a shutdown decision d, made by the policy named
+// decidedBy for a stop classified as trigger, persists.
+func ShutdownChange(d hostabi.Decision, decidedBy string, trigger hostabi.Trigger) state.Change {
+	code := int(d.ExitCode)
+	return state.Change{Gateway: d.State, Desired: d.Desired, ExitCode: &code, Reason: d.Reason, Policy: decidedBy, Trigger: trigger.String()}
+}
+
+// ExitChange is what an exit decision d, made by the policy named
+// decidedBy, persists; ok is false when it persists nothing (the policy
+// named neither state).
+func ExitChange(d hostabi.Decision, decidedBy string) (c state.Change, ok bool) {
+	if d.State == hostabi.StateNone && d.Desired == hostabi.StateNone {
+		return state.Change{}, false
+	}
+	return state.Change{Gateway: d.State, Desired: d.Desired, Reason: d.Reason, Policy: decidedBy, Trigger: hostabi.TriggerExited.String()}, true
+}
+
+// ExitRecord is the exit history's record of a life that started at
+// startedAt (zero: unknown) and ended as st at time now, because of
+// trigger, with verdict (ActionNone for a shutdown: the shutdown decision
+// is not a verdict on the exit).
+func ExitRecord(now, startedAt time.Time, st ExitStatus, trigger hostabi.Trigger, verdict hostabi.Action) hostabi.ExitRecord {
+	r := hostabi.ExitRecord{Time: now, ExitCode: int32(st.Code), Signal: int32(st.Signal), Trigger: trigger, Verdict: verdict}
+	if !startedAt.IsZero() && now.After(startedAt) {
+		r.Uptime = now.Sub(startedAt)
+	}
+	return r
+}
+
+// ExitStatus is how a process ended.
+type ExitStatus struct {
+	Code   int            // -1 when killed by a signal
+	Signal syscall.Signal // 0 when it exited by itself
+}
+
+// FromS6 reads the two arguments s6 passes to finish: an exit code (256
+// when the process was killed by a signal) and the signal number.
+func FromS6(code, sig int) ExitStatus {
+	if code == 256 || code < 0 || sig != 0 {
+		return ExitStatus{Code: -1, Signal: syscall.Signal(sig)}
+	}
+	return ExitStatus{Code: code}
+}
+
+// RunExitCode is the code "supervisor run" leaves with after the gateway
+// ended by itself: the gateway's own code, or 128+signal.
+func (e ExitStatus) RunExitCode() int {
+	if e.Signal != 0 {
+		return 128 + int(e.Signal)
+	}
+	return e.Code
+}
+
+// Verdict is what "supervisor run" (supervisor, when known) hands to
+// "supervisor finish" after a decision of kind k (shutdown or exit), made
+// by the policy named decidedBy, when it leaves with code at time now.
+func Verdict(supervisor state.Proc, k hostabi.Kind, d hostabi.Decision, decidedBy string, code int, now time.Time) state.Verdict {
+	return state.Verdict{Supervisor: supervisor, RunExit: code, Kind: k, Action: d.Action, Desired: d.Desired,
+		DelayMS: d.Delay.Milliseconds(), Reason: d.Reason, Policy: decidedBy, WrittenAt: now}
+}
+
+// Finish exit codes, as s6 reads them.
+const (
+	FinishRestart  = 0   // s6 restarts the service (if it is wanted up)
+	FinishStopGood = 125 // s6 marks the service wanted down: no restart
+)
+
+// MaxFinishDelay is the longest restart delay finish applies by sleeping:
+// s6 kills a finish script after 5 seconds, and finish may also have to
+// reap an orphaned gateway and load the policy. A longer delay is recorded and
+// applied by the next "supervisor run" before it starts the gateway.
+const MaxFinishDelay = 3 * time.Second
+
+// FinishPlan is what finish does with a verdict: its exit code, how long
+// to sleep before exiting, and until when the next start must wait.
+type FinishPlan struct {
+	Code             int
+	Sleep            time.Duration
+	RestartNotBefore time.Time
+}
+
+// PlanFinish turns a verdict into finish's plan at time now. A shutdown
+// that persisted desired_state=stopped (an operator's stop) and an exit
+// decision to stop for good exit 125; everything else exits 0, sleeping
+// the restart delay when it fits s6's finish timeout and deferring it to the
+// next start otherwise.
+func PlanFinish(v state.Verdict, now time.Time) FinishPlan {
+	switch {
+	case v.Kind == hostabi.KindShutdown && v.Desired == hostabi.StateStopped:
+		return FinishPlan{Code: FinishStopGood}
+	case v.Kind == hostabi.KindExit && v.Action == hostabi.ActionStop:
+		return FinishPlan{Code: FinishStopGood}
+	}
+	d := time.Duration(v.DelayMS) * time.Millisecond
+	switch {
+	case d <= 0:
+		return FinishPlan{Code: FinishRestart}
+	case d <= MaxFinishDelay:
+		return FinishPlan{Code: FinishRestart, Sleep: d}
+	default:
+		return FinishPlan{Code: FinishRestart, RestartNotBefore: now.Add(d)}
+	}
+}
+
+// ReasonStopBetweenLives is the reason recorded when an operator's stop
+// found no supervisor to decide it.
+const ReasonStopBetweenLives = "operator stop: no gateway was running to decide it"
+
+// SettleStop is what an operator's stop that no "supervisor run" decided
+// records, given the state file f as it is once s6 keeps the slot down.
+// That happens when the stop arrives between two lives (the finish had
+// decided to restart, and its "running" is on the volume) or when the
+// gateway exits on its own before the marker is honoured: a "running"
+// left there would be false, so it becomes "stopped", with no policy and
+// no exit code. ok is false when f needs nothing: a start or restart came
+// after the stop (desired_state is no longer stopped: that life records
+// itself), or the state is not one of the running family.
+func SettleStop(f state.File) (c state.Change, ok bool) {
+	if f.Desired() != hostabi.StateStopped {
+		return state.Change{}, false
+	}
+	switch f.Gateway() {
+	case hostabi.StateStarting, hostabi.StateRunning, hostabi.StateDraining, hostabi.StateDegraded:
+	default:
+		return state.Change{}, false
+	}
+	return state.Change{Gateway: hostabi.StateStopped, Reason: ReasonStopBetweenLives, Trigger: hostabi.TriggerOperator.String(), Undecided: true}, true
+}
+
+// ParsePhase reads a phase report from the gateway's notification channel:
+// "ready", or "phase=" followed by running, degraded, draining or starting.
+// ok is false for anything else (the line is ignored and logged).
+func ParsePhase(line string) (p hostabi.Phase, ready, ok bool) {
+	line = strings.TrimSpace(line)
+	if line == "ready" {
+		return hostabi.PhaseRunning, true, true
+	}
+	v, found := strings.CutPrefix(line, "phase=")
+	if !found {
+		return 0, false, false
+	}
+	switch v {
+	case "running":
+		return hostabi.PhaseRunning, true, true
+	case "degraded":
+		return hostabi.PhaseDegraded, false, true
+	case "draining":
+		return hostabi.PhaseDraining, false, true
+	case "starting":
+		return hostabi.PhaseStarting, false, true
+	}
+	return 0, false, false
+}
+
+// PhaseState is the gateway_state persisted for a phase.
+func PhaseState(p hostabi.Phase) hostabi.State {
+	switch p {
+	case hostabi.PhaseStarting:
+		return hostabi.StateStarting
+	case hostabi.PhaseDegraded:
+		return hostabi.StateDegraded
+	case hostabi.PhaseDraining:
+		return hostabi.StateDraining
+	}
+	return hostabi.StateRunning
+}
