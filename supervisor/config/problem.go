@@ -16,17 +16,18 @@ import (
 // CheckProfile return every problem they find; Load, ForProfile and
 // Validate return the first one as their error (errors.As finds it).
 //
-// The messages, after "config: ", are one line each (control characters
-// escaped, and no more than a short excerpt of the file quoted):
+// The messages, after "config: ", are one line each, with control
+// characters escaped and no more than a short excerpt of the file quoted:
 //
-//	FILE: line N: <TOML syntax error>                       the file is not TOML
-//	FILE: open: <reason>                                    the file cannot be read
-//	unknown setting "KEY" in FILE; did you mean "KNOWN"?   (the suggestion only when one is near)
-//	KEY in FILE: want <type>, found <type>                  e.g. want a duration string like "10s", found an integer
-//	KEY in FILE: may only be set in hermes.toml, ...        gateway.user, policy.cache_dir, top-level keys in a profile.toml
-//	KEY in FILE: <value> is above the limit of <value> (from FILE|the built-in default); ...
-//	KEY in FILE: <range>, found <value>                     Validate's checks; "KEY (from env NAME)" or
-//	                                                        "KEY (from flag --name)" when the value is not from a file
+//	FILE: line N: <TOML syntax error>                      not TOML
+//	FILE: open: <reason>                                   cannot be read (also: not a regular file, too big)
+//	unknown setting "KEY" in FILE; did you mean "KNOWN"?  the suggestion only when one is near
+//	KEY in FILE: want <type>, found <type>                 want a duration string like "10s", found an integer
+//	KEY in FILE: want <value>, found <value>               want a duration like "10s" or "100ms", found "ten"
+//	KEY in FILE: may only be set in hermes.toml, ...       top-level keys, gateway.user, policy.cache_dir in a profile.toml
+//	KEY in FILE: V is above the limit of L (from F); ...   policy.timeout, policy.memory_limit raised by a profile.toml
+//	KEY in FILE: must ..., found <value>                   Validate's ranges; "KEY (from env NAME): ..." or
+//	                                                       "KEY (from flag --name): ..." when not from a file
 type Problem struct {
 	// File is the file at fault; "" when the value came from the
 	// environment, a flag or the built-in defaults.
