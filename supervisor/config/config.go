@@ -3,10 +3,27 @@
 //
 // Precedence, highest first: command-line flags, environment variables
 // (HERMES_HOME, S6_PROFILE_GATEWAY_SCANDIR), the configuration file, the
-// built-in defaults (which are the ones documented in hermes.toml). A
-// profile.toml may override the [gateway] and [policy] tables for its
-// profile. Unknown keys are refused, naming the file and the key, so that a
-// typo never silently falls back to a default.
+// built-in defaults (which are the ones documented in hermes.toml).
+//
+// A profile.toml may override the [gateway] and [policy] tables for its
+// profile, within what hermes.toml allows: the file is written by the
+// gateway user, so it may not set gateway.user (who runs) or
+// policy.cache_dir (where root keeps compiled code), and may lower but not
+// raise policy.timeout and policy.memory_limit. Its other top-level keys and
+// tables are hermes' own and are ignored.
+//
+// Unknown keys are refused, naming the file and the key and suggesting the
+// nearest known one, so that a typo never silently falls back to a default.
+// Load and ForProfile stop at the first problem; Check and CheckProfile
+// return every problem found (see Problem).
+//
+// Every setting is defined once: a field of Config (or of one of its tables)
+// with a toml tag and a doc comment, and its value in Default. Keys, Value,
+// Sources, the unknown-key check and the profile rules are derived from the
+// tags (see settings.go). A field may carry a profile tag:
+//
+//	`profile:"-"`     may only be set in hermes.toml (as every key outside a table)
+//	`profile:"lower"` a profile.toml may lower it, not raise it (numeric types)
 //
 // This package reads files only; it must not import other supervisor packages.
 package config
@@ -15,19 +32,17 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
-
-	"github.com/BurntSushi/toml"
 )
 
 // Config is the effective configuration.
 type Config struct {
-	Home     string `toml:"home"`
-	Scandir  string `toml:"scandir"`
+	// Home is the volume holding the profiles ($HERMES_HOME, --home).
+	Home string `toml:"home"`
+	// Scandir is the s6 scan directory ($S6_PROFILE_GATEWAY_SCANDIR, --scandir).
+	Scandir string `toml:"scandir"`
+	// S6BinDir is where the s6 programs are; "" = PATH, then /command.
 	S6BinDir string `toml:"s6_bin_dir"`
 	// Registrar makes boot publish the hermes-registrar service, which
 	// registers the slots of profiles created after boot (by any user).
@@ -44,22 +59,38 @@ type Config struct {
 
 // Gateway is the [gateway] table.
 type Gateway struct {
-	Command     []string `toml:"command"`
+	// Command is the gateway program that `supervisor run` wraps.
+	Command []string `toml:"command"`
+	// ProfileArgs are appended to Command for named profiles ({profile} is
+	// replaced by the name).
 	ProfileArgs []string `toml:"profile_args"`
-	User        string   `toml:"user"`
-	StopGrace   Duration `toml:"stop_grace"`
-	ReadyAfter  Duration `toml:"ready_after"`
+	// User is who the gateway runs as when the supervisor is root; "" = do
+	// not drop. Never from profile.toml: the gateway user writes that file.
+	User string `toml:"user" profile:"-"`
+	// StopGrace is the time from SIGTERM to SIGKILL.
+	StopGrace Duration `toml:"stop_grace"`
+	// ReadyAfter is how long a gateway must be alive to count as running,
+	// unless it notifies readiness itself.
+	ReadyAfter Duration `toml:"ready_after"`
 }
 
 // Policy is the [policy] table.
 type Policy struct {
-	Module      string         `toml:"module"`
-	SHA256      string         `toml:"sha256"`
-	Timeout     Duration       `toml:"timeout"`
-	MemoryLimit ByteSize       `toml:"memory_limit"`
-	OnError     string         `toml:"on_error"`
-	CacheDir    string         `toml:"cache_dir"`
-	Params      map[string]any `toml:"params"`
+	// Module is the path of a .wasm policy; "" = the embedded default.
+	Module string `toml:"module"`
+	// SHA256 pins the module file (64 hex digits, stored lower-case).
+	SHA256 string `toml:"sha256"`
+	// Timeout bounds one decision. A profile may only lower it.
+	Timeout Duration `toml:"timeout" profile:"lower"`
+	// MemoryLimit bounds the module's linear memory. A profile may only lower it.
+	MemoryLimit ByteSize `toml:"memory_limit" profile:"lower"`
+	// OnError is OnErrorFallback or OnErrorFail.
+	OnError string `toml:"on_error"`
+	// CacheDir holds compiled modules. Never from profile.toml: root loads
+	// native code from there.
+	CacheDir string `toml:"cache_dir" profile:"-"`
+	// Params are handed to the policy as-is.
+	Params map[string]any `toml:"params"`
 }
 
 // On-error modes.
@@ -87,23 +118,13 @@ func Default() Config {
 			OnError:     OnErrorFallback,
 			Params:      map[string]any{"multiplex_profiles": false},
 		},
-		Sources: map[string]string{},
+		Sources: make(map[string]string, len(settings)),
 	}
-	for _, k := range keys {
-		c.Sources[k] = "default"
+	for _, s := range settings {
+		c.Sources[s.key] = "default"
 	}
 	return c
 }
-
-// keys are every setting, dotted, in documentation order.
-var keys = []string{
-	"home", "scandir", "s6_bin_dir", "registrar",
-	"gateway.command", "gateway.profile_args", "gateway.user", "gateway.stop_grace", "gateway.ready_after",
-	"policy.module", "policy.sha256", "policy.timeout", "policy.memory_limit", "policy.on_error", "policy.cache_dir", "policy.params",
-}
-
-// Keys returns every setting's dotted name in documentation order.
-func Keys() []string { return append([]string(nil), keys...) }
 
 // Overrides are the command-line flags that override settings ("" = not given).
 type Overrides struct {
@@ -124,12 +145,24 @@ func Candidates() []string {
 // file must exist. Otherwise $HERMES_CONFIG (which must exist when set),
 // ./hermes.toml, /etc/hermes/hermes.toml are tried, and the built-in defaults
 // are used when none exists.
+//
+// The error is the first problem Check finds, a Problem; it wraps
+// os.ErrNotExist when the file is missing.
 func Load(path string, o Overrides) (Config, error) {
+	c, ps := Check(path, o)
+	return c, first(ps)
+}
+
+// Check is Load that does not stop at the first problem: it returns the
+// configuration with every valid value applied (a value at fault keeps the
+// one of lower precedence) and every problem found, in file order, then the
+// range checks of Validate. A file that cannot be read or is not TOML is
+// one problem. No problem means Load would succeed with the same Config.
+func Check(path string, o Overrides) (Config, []Problem) {
 	c := Default()
-	explicit := path != ""
-	if !explicit {
+	if path == "" {
 		if v := os.Getenv("HERMES_CONFIG"); v != "" {
-			path, explicit = v, true
+			path = v
 		} else {
 			for _, cand := range Candidates() {
 				if _, err := os.Stat(cand); err == nil {
@@ -139,11 +172,13 @@ func Load(path string, o Overrides) (Config, error) {
 			}
 		}
 	}
+	var ps []Problem
 	if path != "" {
-		if err := c.mergeFile(path, true); err != nil {
-			return c, err
+		var read bool
+		ps, read = c.merge(path, false)
+		if read {
+			c.File = path
 		}
-		c.File = path
 	}
 	if v := os.Getenv("HERMES_HOME"); v != "" {
 		c.Home, c.Sources["home"] = v, "env HERMES_HOME"
@@ -157,384 +192,87 @@ func Load(path string, o Overrides) (Config, error) {
 	if o.Scandir != "" {
 		c.Scandir, c.Sources["scandir"] = o.Scandir, "flag --scandir"
 	}
-	return c, c.Validate()
+	return c, append(ps, c.problems()...)
 }
 
 // ForProfile returns c with the [gateway] and [policy] tables of the
 // profile's profile.toml (at path) merged in. A missing file is no error.
+// The error is the first problem CheckProfile finds, a Problem; c itself is
+// returned with it.
 func (c Config) ForProfile(path string) (Config, error) {
+	out, ps := c.CheckProfile(path)
+	if len(ps) > 0 {
+		return c.clone(), ps[0]
+	}
+	return out, nil
+}
+
+// CheckProfile is ForProfile that does not stop at the first problem: it
+// returns c with every valid value of the profile.toml at path merged in,
+// and every problem found (see Check). A missing file has no problem.
+func (c Config) CheckProfile(path string) (Config, []Problem) {
 	out := c.clone()
-	if err := out.mergeFile(path, false); errors.Is(err, os.ErrNotExist) {
-		return c.clone(), nil
-	} else if err != nil {
-		return c, err
+	ps, read := out.merge(path, true)
+	if !read {
+		for _, p := range ps {
+			if errors.Is(p, os.ErrNotExist) {
+				return c.clone(), nil
+			}
+		}
+		return out, ps
 	}
-	return out, out.Validate()
+	return out, append(ps, out.problems()...)
 }
 
-func (c Config) clone() Config {
-	out := c
-	out.Gateway.Command = append([]string(nil), c.Gateway.Command...)
-	out.Gateway.ProfileArgs = append([]string(nil), c.Gateway.ProfileArgs...)
-	out.Policy.Params = make(map[string]any, len(c.Policy.Params))
-	for k, v := range c.Policy.Params {
-		out.Policy.Params[k] = v
+func first(ps []Problem) error {
+	if len(ps) == 0 {
+		return nil
 	}
-	out.Sources = make(map[string]string, len(c.Sources))
-	for k, v := range c.Sources {
-		out.Sources[k] = v
-	}
-	return out
+	return ps[0]
 }
 
-// fileShape is what a file may contain; pointers tell "absent" from "zero".
-type fileShape struct {
-	Home      *string `toml:"home"`
-	Scandir   *string `toml:"scandir"`
-	S6BinDir  *string `toml:"s6_bin_dir"`
-	Registrar *bool   `toml:"registrar"`
-	Gateway   *struct {
-		Command     *[]string `toml:"command"`
-		ProfileArgs *[]string `toml:"profile_args"`
-		User        *string   `toml:"user"`
-		StopGrace   *Duration `toml:"stop_grace"`
-		ReadyAfter  *Duration `toml:"ready_after"`
-	} `toml:"gateway"`
-	Policy *struct {
-		Module      *string         `toml:"module"`
-		SHA256      *string         `toml:"sha256"`
-		Timeout     *Duration       `toml:"timeout"`
-		MemoryLimit *ByteSize       `toml:"memory_limit"`
-		OnError     *string         `toml:"on_error"`
-		CacheDir    *string         `toml:"cache_dir"`
-		Params      *map[string]any `toml:"params"`
-	} `toml:"policy"`
-	// hermes profile.toml files may carry other tables of hermes' own.
-	Other map[string]any `toml:"-"`
-}
+// Validate checks every value's range and names the first one at fault,
+// with its source, as a Problem.
+func (c *Config) Validate() error { return first(c.problems()) }
 
-const maxConfigSize = 1 << 20
-
-// readFile reads the configuration file at path (a symlink is followed: a
-// mounted ConfigMap is one) with one open, fstat and read: boot reads a
-// profile.toml per profile. A FIFO is refused rather than waited on. A
-// missing file is an error wrapping os.ErrNotExist.
-func readFile(path string) ([]byte, error) {
-	var fd int
-	var err error
-	for {
-		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
-		if err != syscall.EINTR {
-			break
-		}
+// problems are Validate's findings, all of them, in key order.
+func (c *Config) problems() []Problem {
+	var ps []Problem
+	bad := func(key, format string, args ...any) {
+		ps = append(ps, c.problem(key, fmt.Sprintf(format, args...)))
 	}
-	if err != nil {
-		return nil, fmt.Errorf("config: %w", &os.PathError{Op: "open", Path: path, Err: err})
+	if c.Home == "" {
+		bad("home", "must not be empty")
 	}
-	defer syscall.Close(fd)
-	var st syscall.Stat_t
-	if err := syscall.Fstat(fd, &st); err != nil {
-		return nil, fmt.Errorf("config: %w", &os.PathError{Op: "stat", Path: path, Err: err})
+	if c.Scandir == "" {
+		bad("scandir", "must not be empty")
 	}
-	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
-		return nil, fmt.Errorf("config: %s is not a regular file", path)
-	}
-	if st.Size > maxConfigSize {
-		return nil, fmt.Errorf("config: %s is %d bytes, more than %d", path, st.Size, maxConfigSize)
-	}
-	data := make([]byte, 0, st.Size+1)
-	for len(data) <= maxConfigSize {
-		n, err := syscall.Read(fd, data[len(data):cap(data)])
-		if err == syscall.EINTR || err == syscall.EAGAIN {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("config: %w", &os.PathError{Op: "read", Path: path, Err: err})
-		}
-		if n == 0 {
-			return data, nil
-		}
-		data = data[:len(data)+n]
-		if len(data) == cap(data) {
-			data = append(data, 0)[:len(data)] // grow: the file grew since fstat
-		}
-	}
-	return nil, fmt.Errorf("config: %s is more than %d bytes", path, maxConfigSize)
-}
-
-func (c *Config) mergeFile(path string, top bool) error {
-	data, err := readFile(path)
-	if err != nil {
-		return err
-	}
-	var f fileShape
-	md, err := toml.Decode(strings.TrimPrefix(string(data), "\ufeff"), &f)
-	if err != nil {
-		return fmt.Errorf("config: %s: %s", path, oneLine(err))
-	}
-	for _, k := range md.Undecoded() {
-		ks := k.String()
-		if strings.HasPrefix(ks, "policy.params.") {
-			continue
-		}
-		if !top && !strings.HasPrefix(ks, "gateway") && !strings.HasPrefix(ks, "policy") {
-			continue // profile.toml also holds hermes' own settings
-		}
-		return fmt.Errorf("config: %s: unknown setting %q", path, ks)
-	}
-	if !top && (f.Home != nil || f.Scandir != nil || f.S6BinDir != nil || f.Registrar != nil) {
-		return fmt.Errorf("config: %s: only [gateway] and [policy] may be set per profile", path)
-	}
-	if !top && f.Gateway != nil && f.Gateway.User != nil {
-		// profile.toml is writable by the gateway user: letting it name the
-		// user its gateway runs as would let it run that gateway as root.
-		return fmt.Errorf("config: %s: gateway.user may only be set in hermes.toml (a profile must not choose the user it runs as)", path)
-	}
-	set := func(key string) { c.Sources[key] = path }
-	if f.Home != nil {
-		c.Home = *f.Home
-		set("home")
-	}
-	if f.Scandir != nil {
-		c.Scandir = *f.Scandir
-		set("scandir")
-	}
-	if f.S6BinDir != nil {
-		c.S6BinDir = *f.S6BinDir
-		set("s6_bin_dir")
-	}
-	if f.Registrar != nil {
-		c.Registrar = *f.Registrar
-		set("registrar")
-	}
-	if g := f.Gateway; g != nil {
-		if g.Command != nil {
-			c.Gateway.Command = *g.Command
-			set("gateway.command")
-		}
-		if g.ProfileArgs != nil {
-			c.Gateway.ProfileArgs = *g.ProfileArgs
-			set("gateway.profile_args")
-		}
-		if g.User != nil {
-			c.Gateway.User = *g.User
-			set("gateway.user")
-		}
-		if g.StopGrace != nil {
-			c.Gateway.StopGrace = *g.StopGrace
-			set("gateway.stop_grace")
-		}
-		if g.ReadyAfter != nil {
-			c.Gateway.ReadyAfter = *g.ReadyAfter
-			set("gateway.ready_after")
-		}
-	}
-	if p := f.Policy; p != nil {
-		if p.Module != nil {
-			c.Policy.Module = *p.Module
-			set("policy.module")
-		}
-		if p.SHA256 != nil {
-			c.Policy.SHA256 = strings.ToLower(*p.SHA256)
-			set("policy.sha256")
-		}
-		if p.Timeout != nil {
-			c.Policy.Timeout = *p.Timeout
-			set("policy.timeout")
-		}
-		if p.MemoryLimit != nil {
-			c.Policy.MemoryLimit = *p.MemoryLimit
-			set("policy.memory_limit")
-		}
-		if p.OnError != nil {
-			c.Policy.OnError = *p.OnError
-			set("policy.on_error")
-		}
-		if p.CacheDir != nil {
-			c.Policy.CacheDir = *p.CacheDir
-			set("policy.cache_dir")
-		}
-		if p.Params != nil {
-			c.Policy.Params = *p.Params
-			set("policy.params")
-		}
-	}
-	return nil
-}
-
-// Validate checks every value and names the one at fault.
-func (c *Config) Validate() error {
-	src := func(k string) string {
-		if s := c.Sources[k]; s != "" && s != "default" {
-			return " (from " + s + ")"
-		}
-		return ""
-	}
-	switch {
-	case c.Home == "":
-		return fmt.Errorf("config: home is empty%s", src("home"))
-	case c.Scandir == "":
-		return fmt.Errorf("config: scandir is empty%s", src("scandir"))
-	case len(c.Gateway.Command) == 0 || c.Gateway.Command[0] == "":
-		return fmt.Errorf("config: gateway.command is empty%s", src("gateway.command"))
-	case c.Gateway.StopGrace <= 0:
-		return fmt.Errorf("config: gateway.stop_grace %s must be positive%s", c.Gateway.StopGrace, src("gateway.stop_grace"))
-	case c.Gateway.ReadyAfter < 0:
-		return fmt.Errorf("config: gateway.ready_after %s must not be negative%s", c.Gateway.ReadyAfter, src("gateway.ready_after"))
-	case c.Policy.Timeout <= 0 || time.Duration(c.Policy.Timeout) > time.Minute:
-		return fmt.Errorf("config: policy.timeout %s must be in (0, 1m]%s", c.Policy.Timeout, src("policy.timeout"))
-	case c.Policy.MemoryLimit < 64<<10 || c.Policy.MemoryLimit > 4<<30:
-		return fmt.Errorf("config: policy.memory_limit %s must be between 64KiB and 4GiB%s", c.Policy.MemoryLimit, src("policy.memory_limit"))
-	case c.Policy.OnError != OnErrorFallback && c.Policy.OnError != OnErrorFail:
-		return fmt.Errorf("config: policy.on_error %q must be %q or %q%s", c.Policy.OnError, OnErrorFallback, OnErrorFail, src("policy.on_error"))
-	}
-	if s := c.Policy.SHA256; s != "" {
-		if len(s) != 64 || strings.Trim(s, "0123456789abcdef") != "" {
-			return fmt.Errorf("config: policy.sha256 %q is not 64 hex digits%s", s, src("policy.sha256"))
-		}
+	if len(c.Gateway.Command) == 0 || c.Gateway.Command[0] == "" {
+		bad("gateway.command", "must name a program")
 	}
 	for _, a := range c.Gateway.Command {
 		if strings.ContainsRune(a, 0) {
-			return fmt.Errorf("config: gateway.command has a NUL byte%s", src("gateway.command"))
-		}
-	}
-	return nil
-}
-
-// Duration is a time.Duration written as "10s" in TOML.
-type Duration time.Duration
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("duration %q: want a number with a unit, like 10s or 100ms", string(b))
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalText implements encoding.TextMarshaler.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
-
-func (d Duration) String() string { return time.Duration(d).String() }
-
-// D returns the value as a time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }
-
-// ByteSize is a size written as "16MiB" in TOML (B, KiB, MiB, GiB; or a plain integer).
-type ByteSize uint64
-
-var units = []struct {
-	suffix string
-	mult   uint64
-}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}}
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (s *ByteSize) UnmarshalText(b []byte) error {
-	str := strings.TrimSpace(string(b))
-	mult := uint64(1)
-	for _, u := range units {
-		if strings.HasSuffix(str, u.suffix) {
-			str, mult = strings.TrimSpace(strings.TrimSuffix(str, u.suffix)), u.mult
+			bad("gateway.command", "must not contain a NUL byte")
 			break
 		}
 	}
-	n, err := strconv.ParseUint(str, 10, 64)
-	if err != nil || n > (1<<62)/mult {
-		return fmt.Errorf("size %q: want a whole number with B, KiB, MiB or GiB, like 16MiB", string(b))
+	if c.Gateway.StopGrace <= 0 {
+		bad("gateway.stop_grace", "must be positive, found %s", c.Gateway.StopGrace)
 	}
-	*s = ByteSize(n * mult)
-	return nil
-}
-
-// UnmarshalTOML accepts a plain integer (bytes) as well as a string.
-func (s *ByteSize) UnmarshalTOML(v any) error {
-	switch x := v.(type) {
-	case int64:
-		if x < 0 {
-			return fmt.Errorf("size %d must not be negative", x)
-		}
-		*s = ByteSize(x)
-		return nil
-	case string:
-		return s.UnmarshalText([]byte(x))
+	if c.Gateway.ReadyAfter < 0 {
+		bad("gateway.ready_after", "must not be negative, found %s", c.Gateway.ReadyAfter)
 	}
-	return fmt.Errorf("size: want a string like \"16MiB\" or an integer, got %T", v)
-}
-
-// MarshalText implements encoding.TextMarshaler.
-func (s ByteSize) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
-
-func (s ByteSize) String() string {
-	for _, u := range units {
-		if uint64(s) >= u.mult && uint64(s)%u.mult == 0 {
-			return strconv.FormatUint(uint64(s)/u.mult, 10) + u.suffix
-		}
+	if c.Policy.Timeout <= 0 || c.Policy.Timeout.D() > time.Minute {
+		bad("policy.timeout", "must be more than 0 and at most 1m, found %s", c.Policy.Timeout)
 	}
-	return strconv.FormatUint(uint64(s), 10) + "B"
-}
-
-// Value returns the effective value of a dotted key, for "config show".
-func (c *Config) Value(key string) any {
-	switch key {
-	case "home":
-		return c.Home
-	case "scandir":
-		return c.Scandir
-	case "s6_bin_dir":
-		return c.S6BinDir
-	case "registrar":
-		return c.Registrar
-	case "gateway.command":
-		return c.Gateway.Command
-	case "gateway.profile_args":
-		return c.Gateway.ProfileArgs
-	case "gateway.user":
-		return c.Gateway.User
-	case "gateway.stop_grace":
-		return c.Gateway.StopGrace.String()
-	case "gateway.ready_after":
-		return c.Gateway.ReadyAfter.String()
-	case "policy.module":
-		return c.Policy.Module
-	case "policy.sha256":
-		return c.Policy.SHA256
-	case "policy.timeout":
-		return c.Policy.Timeout.String()
-	case "policy.memory_limit":
-		return c.Policy.MemoryLimit.String()
-	case "policy.on_error":
-		return c.Policy.OnError
-	case "policy.cache_dir":
-		return c.Policy.CacheDir
-	case "policy.params":
-		ks := make([]string, 0, len(c.Policy.Params))
-		for k := range c.Policy.Params {
-			ks = append(ks, k)
-		}
-		sort.Strings(ks)
-		return c.Policy.Params
+	if c.Policy.MemoryLimit < 64<<10 || c.Policy.MemoryLimit > 4<<30 {
+		bad("policy.memory_limit", "must be between 64KiB and 4GiB, found %s", c.Policy.MemoryLimit)
 	}
-	return nil
-}
-
-// oneLine flattens a TOML parse error (which may span lines) to one line.
-// The parser's message may quote the offending input, newline included;
-// escape control characters so the error stays one line.
-func oneLine(err error) string {
-	var pe toml.ParseError
-	if errors.As(err, &pe) {
-		return fmt.Sprintf("line %d: %s", pe.Position.Line, escapeControls(pe.Message))
+	if c.Policy.OnError != OnErrorFallback && c.Policy.OnError != OnErrorFail {
+		bad("policy.on_error", "want %q or %q, found %s", OnErrorFallback, OnErrorFail, quote(c.Policy.OnError))
 	}
-	return strings.Join(strings.Fields(err.Error()), " ")
-}
-
-func escapeControls(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, strings.NewReplacer("\n", `\n`, "\r", `\r`, "\t", `\t`).Replace(s))
+	if s := c.Policy.SHA256; s != "" && (len(s) != 64 || strings.Trim(s, "0123456789abcdef") != "") {
+		bad("policy.sha256", "want 64 hex digits, found %s", quote(s))
+	}
+	return ps
 }

@@ -166,7 +166,7 @@ func TestIgnoresWhatIsNotAProfile(t *testing.T) {
 		assert.NotContains(t, rep.Removed, "other-service")
 	}
 	log := e.log.String()
-	for _, want := range []string{"profiles/Bad: invalid profile name", "profiles/link: is a symlink", "gateway.user may only be set in hermes.toml", "profile broken: config: "} {
+	for _, want := range []string{"profiles/Bad: invalid profile name", "profiles/link: is a symlink", "gateway.user in ", "may only be set in hermes.toml", "profile broken: config: "} {
 		assert.Equal(t, 1, strings.Count(log, want), "%q logged once:\n%s", want, log)
 	}
 	for _, n := range []string{"Bad", "link", "root", "broken"} {
