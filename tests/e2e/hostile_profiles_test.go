@@ -55,7 +55,7 @@ func TestHostileHalfDone(t *testing.T) {
 		c := boot(t, "")
 		att := attacker(t)
 		rng := seeded(t)
-		const files = 1000
+		const files = 2000
 		n := trials(6, 40)
 		// How long a whole delete takes, to pick kill times within it.
 		full := 300 * time.Millisecond
@@ -76,7 +76,9 @@ func TestHostileHalfDone(t *testing.T) {
 				t.Logf("a whole delete of %d files took %s", files, full)
 				continue
 			}
-			delay := time.Duration(rng.Int64N(int64(full)))
+			// Most of a delete is removing the files: kill it in the
+			// last three quarters of the time a whole one took.
+			delay := full/4 + time.Duration(rng.Int64N(int64(full*3/4)))
 			r := c.ExecAs(hermes, att, "killafter", delay.String(), c.Bin.Supervisor, "profile", "delete", "victim")
 			require.True(t, r.OK(), "%s", r)
 			outcome := strings.TrimSpace(r.Stdout)

@@ -37,18 +37,25 @@ import (
 func TestHostileRootReadsForTheUser(t *testing.T) {
 	c := bootWith(t, container.Options{Config: hostileImageConfig, PrivateDirs: privateCache})
 	secrets := rootOnlyDir(t, c, "rootonly")
-	for _, p := range []string{"pinned", "leaky", "sweepy"} {
+	for _, p := range []string{"pinned", "pinned-volume", "leaky", "sweepy"} {
 		createProfile(t, c, 0, p)
 	}
 
-	// pinned
-	module := make([]byte, 4096)
-	_, _ = rand.Read(module)
-	modulePath := filepath.Join(secrets, "secret.wasm")
-	require.NoError(t, os.WriteFile(modulePath, module, 0o600))
-	sum := sha256.Sum256(module)
-	digest := hex.EncodeToString(sum[:])
-	setProfileConfig(t, c, "pinned", fmt.Sprintf("[policy]\nmodule = %q\nsha256 = %q\n", modulePath, strings.Repeat("0", 64)))
+	// pinned: a root-only module outside the volume, and one on it (the
+	// operator's own file in a directory of root's: the one thing this
+	// test puts on the volume as root, as the target).
+	operator := filepath.Join(c.Home, "operator")
+	require.NoError(t, os.Mkdir(operator, 0o700))
+	var digests []string
+	for profile, dir := range map[string]string{"pinned": secrets, "pinned-volume": operator} {
+		module := make([]byte, 4096)
+		_, _ = rand.Read(module)
+		modulePath := filepath.Join(dir, "secret.wasm")
+		require.NoError(t, os.WriteFile(modulePath, module, 0o600))
+		sum := sha256.Sum256(module)
+		digests = append(digests, hex.EncodeToString(sum[:]))
+		setProfileConfig(t, c, profile, fmt.Sprintf("[policy]\nmodule = %q\nsha256 = %q\n", modulePath, strings.Repeat("0", 64)))
+	}
 
 	// leaky
 	var tag [8]byte
@@ -79,7 +86,7 @@ func TestHostileRootReadsForTheUser(t *testing.T) {
 	mustAttack(t, c, `cache="$1/cache"; if [ -e "$cache" ]; then mv "$cache" "$cache.aside"; fi && ln -s "$2" "$cache"`, c.Home, outside)
 
 	off := consoleSize(c)
-	lines := restart(t, c, "pinned", "sweepy")
+	lines := restart(t, c, "pinned", "pinned-volume", "sweepy")
 	console := consoleSince(c, off)
 
 	// What the gateway user can read: the volume, and its commands' output.
@@ -87,20 +94,25 @@ func TestHostileRootReadsForTheUser(t *testing.T) {
 	for _, args := range [][]string{
 		{"explain", "--all"},
 		{"-p", "pinned", "explain"},
+		{"-p", "pinned-volume", "explain"},
 		{"gateway", "status", "--all"},
 		{"-p", "pinned", "config", "show"},
+		{"-p", "pinned-volume", "config", "show"},
 		{"profile", "list"},
 	} {
 		r := c.SupervisorAs(hermes, args...)
 		texts[fmt.Sprintf("output of %q", args)] = r.Stdout + r.Stderr
 	}
-	for _, needle := range []string{digest, digest[:8]} {
-		assert.Empty(t, whereFound(texts, needle), "the sha256 of a root-only module (%s) reached what the gateway user can read", needle)
-	}
-	if strings.Contains(console, digest[:8]) {
-		t.Logf("note: the console (docker logs, the operator's) shows the root-only module's digest")
+	for _, digest := range digests {
+		for _, needle := range []string{digest, digest[:8]} {
+			assert.Empty(t, whereFound(texts, needle), "the sha256 of a root-only module (%s) reached what the gateway user can read", needle)
+		}
+		if strings.Contains(console, digest[:8]) {
+			t.Logf("note: the console (docker logs, the operator's) shows the digest %s of a root-only module", digest[:8])
+		}
 	}
 	t.Logf("pinned: %v", lines["pinned"])
+	t.Logf("pinned-volume: %v", lines["pinned-volume"])
 
 	texts["console"] = console
 	assert.Empty(t, whereFound(texts, secret), "the content of a root-only file behind a symlinked profile.toml leaked")

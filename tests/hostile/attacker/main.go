@@ -132,8 +132,16 @@ func churn(args []string) error {
 			return err
 		}
 		time.Sleep(30 * time.Millisecond) // the registrar's turn
-		if err := os.RemoveAll(dir); err != nil {
-			return err
+		// Boot may be writing in it meanwhile: try again.
+		for try := 0; ; try++ {
+			err := os.RemoveAll(dir)
+			if err == nil {
+				break
+			}
+			if try == 20 {
+				return err
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
 	}
 	fmt.Printf("created and removed %d profiles\n", n)
