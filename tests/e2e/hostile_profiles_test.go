@@ -180,14 +180,23 @@ func TestHostileUnprivilegedOperatorAfterRootCreate(t *testing.T) {
 
 // settle waits until what s6 does for profile's slot is what it wants
 // (up and ready, or down and finished): a command killed half-way may
-// have left s6 at work.
+// have left s6 at work, and its s6-svc children (which outlive it) may
+// not have spoken yet.
 func settle(t *testing.T, c *container.Container, profile string) {
 	t.Helper()
+	var r container.Result
+	require.True(t, container.Poll(upDeadline, func() bool {
+		r = c.Exec("sh", "-c", `for f in /proc/[0-9]*/comm; do
+	read -r n < "$f" 2>/dev/null || continue
+	case $n in s6-svc|s6-svlisten1|s6-svwait) echo "$f $n"; exit 1;; esac
+done`)
+		return r.OK()
+	}), "a killed command's s6 children still run: %s", r)
 	st := c.WaitStatus(profile, upDeadline, "settled", func(s container.Status) bool { return s.Up == s.WantedUp })
 	event := "-U"
 	if !st.WantedUp {
 		event = "-D"
 	}
-	r := c.Exec("s6-svwait", event, "-t", "20000", c.SlotInside(profile))
+	r = c.Exec("s6-svwait", event, "-t", "20000", c.SlotInside(profile))
 	require.True(t, r.OK(), "%s", r)
 }
