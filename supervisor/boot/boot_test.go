@@ -21,6 +21,7 @@ import (
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/slot"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -89,6 +90,7 @@ func options(t testing.TB, h string, dry bool) boot.Options {
 	t.Helper()
 	c := config.Default()
 	c.Home = h
+	require.NoError(t, volume.Confine(h)) // as the command does
 	c.Scandir = filepath.Join(t.TempDir(), "service")
 	if os.Geteuid() != 0 {
 		c.Gateway.User = ""

@@ -117,11 +117,14 @@ func (o *Ops) ensureSlot(ctx context.Context, t target) error {
 	if os.Geteuid() != 0 && syscall.Access(t.config.Scandir, unixW) != nil {
 		return o.awaitRegistrar(ctx, t, nil)
 	}
-	slot, err := slot.For(t.config, t.paths, o.Exe, true)
+	s, err := slot.For(t.config, t.paths, o.Exe, true)
 	if err != nil {
 		return err
 	}
-	if err := o.Tools.Publish(t.config.Scandir, slot); err != nil {
+	if err := slot.PrepareLog(s); err != nil {
+		return err
+	}
+	if err := o.Tools.Publish(t.config.Scandir, s); err != nil {
 		if errors.Is(err, s6.ErrPermission) {
 			return o.awaitRegistrar(ctx, t, err)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/ops"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
 )
 
 func newOps(t *testing.T) *ops.Ops {
@@ -23,6 +24,7 @@ func newOps(t *testing.T) *ops.Ops {
 	c.Home, c.Scandir = filepath.Join(base, "home"), filepath.Join(base, "service")
 	c.Gateway.User = ""
 	require.NoError(t, os.MkdirAll(c.Home, 0o755))
+	require.NoError(t, volume.Confine(c.Home)) // as the command does
 	return &ops.Ops{Config: c, Tools: &s6.Tools{}, Exe: "/bin/false", Wait: 10 * time.Second,
 		Now: func() time.Time { return time.Date(2026, 11, 25, 21, 0, 0, 0, time.UTC) }}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
 )
 
 // Keeper makes durable updates of one state file for a long-lived writer
@@ -58,7 +59,7 @@ func NewKeeper(path string) *Keeper {
 // nothing is missing; failures are left for the update to meet and report.
 func (k *Keeper) Prepare() {
 	if k.dir == nil {
-		if d, err := os.OpenFile(filepath.Dir(k.path), os.O_RDONLY|syscall.O_DIRECTORY, 0); err == nil {
+		if d, err := volume.OpenDir(filepath.Dir(k.path)); err == nil {
 			k.dir = d
 		}
 	}
@@ -102,8 +103,12 @@ func (k *Keeper) Holds(gw, desired hostabi.State) bool {
 	if (gw != hostabi.StateNone && gw != k.last.gateway) || (desired != hostabi.StateNone && desired != k.last.desire) {
 		return false
 	}
-	var st syscall.Stat_t
-	if syscall.Lstat(k.path, &st) != nil || uint64(st.Dev) != k.last.dev || st.Ino != k.last.ino || st.Size != int64(len(k.last.data)) {
+	fi, err := volume.Lstat(k.path)
+	if err != nil {
+		return false
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	if st.Dev != k.last.dev || st.Ino != k.last.ino || st.Size != int64(len(k.last.data)) {
 		return false
 	}
 	data, err := readFile(k.path)
@@ -161,7 +166,7 @@ func (k *Keeper) write(data []byte) error {
 		}
 		return WriteAtomic(k.path, data, 0o644)
 	}
-	if fi, err := os.Lstat(k.path); err == nil && fi.IsDir() {
+	if fi, err := volume.Lstat(k.path); err == nil && fi.IsDir() {
 		sp.Close()
 		_ = removeLazy(name)
 		return fmt.Errorf("state: write %s: %w: is a directory", k.path, ErrNotRegular)
@@ -184,7 +189,7 @@ func (k *Keeper) write(data []byte) error {
 // pid in their name) is gone.
 func (k *Keeper) removeOrphans() {
 	dir, base := filepath.Split(k.path)
-	ents, err := os.ReadDir(filepath.Clean(dir))
+	ents, err := volume.ReadDir(filepath.Clean(dir))
 	if err != nil {
 		return
 	}
@@ -207,9 +212,14 @@ func (k *Keeper) removeOrphans() {
 // sameFile reports whether the open file f is still the file at path
 // (path itself, never a symlink's target).
 func sameFile(f *os.File, path string) bool {
-	var a, b syscall.Stat_t
-	if syscall.Fstat(int(f.Fd()), &a) != nil || syscall.Lstat(path, &b) != nil {
+	var a syscall.Stat_t
+	if syscall.Fstat(int(f.Fd()), &a) != nil {
 		return false
 	}
+	fi, err := volume.Lstat(path)
+	if err != nil {
+		return false
+	}
+	b := fi.Sys().(*syscall.Stat_t)
 	return a.Dev == b.Dev && a.Ino == b.Ino
 }
