@@ -184,6 +184,34 @@ func TestDecisionRoundTrip(t *testing.T) {
 	}
 }
 
+// A reason longer than MaxReasonLen is cut on a character boundary, never
+// inside a character: a cut character would make the record invalid UTF-8,
+// and the host would discard the policy's answer.
+func TestAppendDecisionCutsReasonOnCharacterBoundary(t *testing.T) {
+	t.Parallel()
+	ascii := strings.Repeat("a", hostabi.MaxReasonLen-1)
+	cases := []struct {
+		name, reason, want string
+	}{
+		{"fits exactly", strings.Repeat("a", hostabi.MaxReasonLen), strings.Repeat("a", hostabi.MaxReasonLen)},
+		{"ascii cut", strings.Repeat("a", hostabi.MaxReasonLen+5), strings.Repeat("a", hostabi.MaxReasonLen)},
+		{"two-byte character across the limit", ascii + "é", ascii},
+		{"two-byte character ends at the limit", strings.Repeat("a", hostabi.MaxReasonLen-2) + "éz", strings.Repeat("a", hostabi.MaxReasonLen-2) + "é"},
+		{"three-byte character across the limit", ascii + "€", ascii},
+		{"four-byte character across the limit", strings.Repeat("a", hostabi.MaxReasonLen-2) + "𝄞", strings.Repeat("a", hostabi.MaxReasonLen-2)},
+		{"multi-byte only", strings.Repeat("€", 100), strings.Repeat("€", hostabi.MaxReasonLen/3)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			d := hostabi.Decision{Action: hostabi.ActionStop, Reason: c.reason}
+			got, err := hostabi.DecodeDecision(hostabi.KindExit, hostabi.AppendDecision(nil, &d))
+			require.NoError(t, err)
+			assert.Equal(t, c.want, got.Reason)
+		})
+	}
+}
+
 func TestDecodeDecisionRejectsEachField(t *testing.T) {
 	enc := func(d hostabi.Decision) []byte { return hostabi.AppendDecision(nil, &d) }
 	set := func(b []byte, off int, v uint32) []byte {
