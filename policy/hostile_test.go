@@ -81,7 +81,7 @@ func TestOnErrorFail(t *testing.T) {
 	for _, h := range hostile {
 		t.Run(h.name, func(t *testing.T) {
 			path := module(t, "hostile", h.name)
-			e, err := policy.Open(ctx, policy.Options{Module: path, OnError: "fail", Timeout: h.timeout})
+			e, err := policy.Open(ctx, policy.Options{Module: path, OnError: policy.OnErrorFail, Timeout: h.timeout})
 			if h.load {
 				require.ErrorIs(t, err, policy.ErrModule)
 				assert.Contains(t, err.Error(), path)
@@ -136,7 +136,7 @@ func TestCompilationCacheHeals(t *testing.T) {
 			cache := filepath.Join(t.TempDir(), "cache")
 			open := func() (*policy.Engine, *logBuffer) {
 				log, logs := newLogger()
-				e, err := policy.Open(ctx, policy.Options{Module: path, CacheDir: cache, Logger: log, OnError: "fail"})
+				e, err := policy.Open(ctx, policy.Options{Module: path, CacheDir: cache, Logger: log, OnError: policy.OnErrorFail})
 				require.NoError(t, err)
 				res, err := e.Decide(ctx, exitInput(1))
 				require.NoError(t, err)
@@ -167,7 +167,7 @@ func TestCompilationCacheUnusable(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "file")
 	require.NoError(t, os.WriteFile(file, nil, 0o644))
 	log, logs := newLogger()
-	e, err := policy.Open(ctx, policy.Options{Module: module(t, "modules", "counter"), CacheDir: filepath.Join(file, "cache"), Logger: log, OnError: "fail"})
+	e, err := policy.Open(ctx, policy.Options{Module: module(t, "modules", "counter"), CacheDir: filepath.Join(file, "cache"), Logger: log, OnError: policy.OnErrorFail})
 	require.NoError(t, err)
 	defer e.Close(ctx)
 	res, err := e.Decide(ctx, exitInput(1))

@@ -25,7 +25,7 @@ func padded(n int) *hostabi.Input {
 // decision is written into that buffer.
 func TestInputBufferAskedOncePerInstance(t *testing.T) {
 	ctx := context.Background()
-	e, err := policy.Open(ctx, policy.Options{Module: module(t, "modules", "buffer"), OnError: "fail"})
+	e, err := policy.Open(ctx, policy.Options{Module: module(t, "modules", "buffer"), OnError: policy.OnErrorFail})
 	require.NoError(t, err)
 	defer e.Close(ctx)
 	steps := []struct {
@@ -53,7 +53,7 @@ func TestInputBufferAskedOncePerInstance(t *testing.T) {
 // answering like the fallback across inputs that make it replace its buffer.
 func TestDefaultModuleGrowsItsInputBuffer(t *testing.T) {
 	ctx := context.Background()
-	e, err := policy.Open(ctx, policy.Options{OnError: "fail"})
+	e, err := policy.Open(ctx, policy.Options{OnError: policy.OnErrorFail})
 	require.NoError(t, err)
 	defer e.Close(ctx)
 	for _, n := range []int{0, 12000, 0, hostabi.MaxParamsSize - 12, 100, 0} {

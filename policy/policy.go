@@ -60,6 +60,18 @@ var (
 	ErrNoModule = errors.New("no policy module")
 )
 
+// OnError says what a module's failure leads to.
+type OnError string
+
+const (
+	// OnErrorFallback: the native fallback decides in the module's place,
+	// and the failure is logged. The default.
+	OnErrorFallback OnError = "fallback"
+	// OnErrorFail: the failure is an error (wrapping ErrModule) from Open
+	// or Decide; the caller decides what to do, e.g. FallbackResult.
+	OnErrorFail OnError = "fail"
+)
+
 // Options configure an Engine. The zero value of each field means its default.
 type Options struct {
 	Module      string        // path of a .wasm file; "" = the embedded default module
@@ -67,7 +79,7 @@ type Options struct {
 	SHA256      string        // optional pin of the module (64 hex digits), checked before compiling
 	Timeout     time.Duration // per decision; default 100ms
 	MemoryLimit uint64        // bytes of linear memory; default 16 MiB, rounded down to 64 KiB pages
-	OnError     string        // "fallback" (default) or "fail"
+	OnError     OnError       // OnErrorFallback (default) or OnErrorFail
 	CacheDir    string        // on-disk compilation cache; "" = none
 	Params      hostabi.Params
 	Logger      *slog.Logger // where failures and fallback reasons are logged; nil = slog.Default()
@@ -83,6 +95,11 @@ type Result struct {
 	// not be loaded, trapped, ran out of time or answered nonsense), not
 	// because it declined or does not make decisions of this kind.
 	Failed bool
+	// Digest is the sha256 (hex) of the module whose answer this is (see
+	// DecidedBy): set when the module answered, declined or does not make
+	// this kind of decision; empty when it failed, or when no engine
+	// answered (FallbackResult).
+	Digest string
 }
 
 // FallbackIdentity names the native fallback where a policy is named.
@@ -98,6 +115,28 @@ func (r Result) DecidedBy() string {
 		return FallbackIdentity
 	}
 	return r.Policy
+}
+
+// FallbackResult is the native fallback's answer to in when no module could
+// answer: the engine could not be opened, or Decide returned an error (with
+// OnErrorFail). The Result is marked Failed and names FallbackIdentity as
+// its policy; reason (nil reads "no policy engine") says why. in.Params are
+// used as they are: set them to the policy's parameters first.
+//
+// Engine uses the same answer when a module fails under OnErrorFallback,
+// naming the module it asked.
+func FallbackResult(in *hostabi.Input, reason error) Result {
+	text := "no policy engine"
+	if reason != nil {
+		text = reason.Error()
+	}
+	return nativeResult(in, FallbackIdentity, text, true)
+}
+
+// nativeResult is the native fallback's answer to in, for the module named
+// policy (which failed when failed is set).
+func nativeResult(in *hostabi.Input, policy, reason string, failed bool) Result {
+	return Result{Decision: fallback.Decide(in), Policy: policy, Fallback: true, FallbackReason: reason, Failed: failed}
 }
 
 // Engine makes decisions with one module. It holds one instance of the
@@ -147,7 +186,7 @@ const minInputBuffer = 4 << 10
 // Invalid options (a malformed pin, an unknown on_error) are always an
 // error. A module that cannot be loaded (unreadable, pin mismatch, invalid
 // wasm, forbidden import, missing export, foreign ABI major, bad metadata)
-// is an error wrapping ErrModule when OnError is "fail"; otherwise Open logs
+// is an error wrapping ErrModule with OnErrorFail; otherwise Open logs
 // why and returns an engine that decides everything with the fallback
 // (LoadError tells). A broken compilation cache is never an error: it is
 // cleared, and the module compiled without it.
@@ -163,10 +202,10 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 	}
 	switch o.OnError {
 	case "":
-		o.OnError = "fallback"
-	case "fallback", "fail":
+		o.OnError = OnErrorFallback
+	case OnErrorFallback, OnErrorFail:
 	default:
-		return nil, fmt.Errorf("policy: on_error %q: want \"fallback\" or \"fail\"", o.OnError)
+		return nil, fmt.Errorf("policy: on_error %q: want %q or %q", o.OnError, OnErrorFallback, OnErrorFail)
 	}
 	o.SHA256 = strings.ToLower(strings.TrimSpace(o.SHA256))
 	if o.SHA256 != "" {
@@ -186,7 +225,7 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 		if e.identity == "" {
 			e.identity = sourceName(e.source) + "@" + short(e.digest)
 		}
-		if o.OnError == "fail" {
+		if o.OnError == OnErrorFail {
 			e.Close(ctx)
 			return nil, fmt.Errorf("policy: %w", e.loadErr)
 		}
@@ -396,8 +435,8 @@ func (e *Engine) LoadError() error { return e.loadErr }
 // The answer comes from the module, or from the native fallback when the
 // module does not make decisions of this kind, declines, or fails. A failure
 // is logged (naming the module and what went wrong) and the instance thrown
-// away; with OnError "fail" it is returned as an error wrapping ErrModule
-// instead of a fallback answer.
+// away; with OnErrorFail it is returned as an error wrapping ErrModule
+// instead of a fallback answer (FallbackResult makes that answer).
 func (e *Engine) Decide(ctx context.Context, in *hostabi.Input) (Result, error) {
 	if in.Kind < hostabi.KindBoot || in.Kind > hostabi.KindExit {
 		return Result{}, fmt.Errorf("policy: decision kind %d is not boot, shutdown or exit", uint32(in.Kind))
@@ -427,6 +466,7 @@ func (e *Engine) Decide(ctx context.Context, in *hostabi.Input) (Result, error) 
 		return e.fallback(res, &input, fmt.Sprintf("module %s declined the %s decision", e.identity, input.Kind), nil)
 	}
 	res.Decision = d
+	res.Digest = e.digest
 	return res, nil
 }
 
@@ -434,18 +474,16 @@ func (e *Engine) Decide(ctx context.Context, in *hostabi.Input) (Result, error) 
 // went wrong (the module does not make or declined the decision).
 func (e *Engine) fallback(res Result, in *hostabi.Input, reason string, failure error) (Result, error) {
 	if failure != nil {
-		if e.opts.OnError == "fail" {
+		if e.opts.OnError == OnErrorFail {
 			return res, fmt.Errorf("policy: %w", failure)
 		}
 		e.log.Warn("policy: module failed; deciding with the native fallback",
 			"module", e.identity, "decision", in.Kind.String(), "error", reason)
-	} else {
-		e.log.Debug("policy: deciding with the native fallback", "module", e.identity, "decision", in.Kind.String(), "reason", reason)
+		return nativeResult(in, res.Policy, reason, true), nil
 	}
-	res.Decision = fallback.Decide(in)
-	res.Fallback = true
-	res.FallbackReason = reason
-	res.Failed = failure != nil
+	e.log.Debug("policy: deciding with the native fallback", "module", e.identity, "decision", in.Kind.String(), "reason", reason)
+	res = nativeResult(in, res.Policy, reason, false)
+	res.Digest = e.digest // the module's answer by design: it declined, or does not make this kind
 	return res, nil
 }
 
@@ -518,13 +556,13 @@ func (e *Engine) call(ctx context.Context, in *hostabi.Input) (d hostabi.Decisio
 // allocates nothing for it.
 func (e *Engine) decode(k hostabi.Kind, b []byte) (hostabi.Decision, error) {
 	if len(b) >= hostabi.OutputHeaderSize && len(b) <= hostabi.MaxOutputSize {
-		size, rl := binary.LittleEndian.Uint32(b[0:]), binary.LittleEndian.Uint32(b[20:])
+		size, rl := binary.LittleEndian.Uint32(b[hostabi.OutputOffSize:]), binary.LittleEndian.Uint32(b[hostabi.OutputOffReasonLen:])
 		if uint64(size) == hostabi.OutputHeaderSize+uint64(rl) && uint64(size) <= uint64(len(b)) {
 			if reason, ok := e.reasons[string(b[hostabi.OutputHeaderSize:size])]; ok {
 				var h [hostabi.OutputHeaderSize]byte
 				copy(h[:], b)
-				binary.LittleEndian.PutUint32(h[0:], hostabi.OutputHeaderSize)
-				binary.LittleEndian.PutUint32(h[20:], 0)
+				binary.LittleEndian.PutUint32(h[hostabi.OutputOffSize:], hostabi.OutputHeaderSize)
+				binary.LittleEndian.PutUint32(h[hostabi.OutputOffReasonLen:], 0)
 				d, err := hostabi.DecodeDecision(k, h[:])
 				if err != nil {
 					return hostabi.Decision{}, err

@@ -70,7 +70,7 @@ func PolicyOptions(c config.Config, log *slog.Logger) (policy.Options, error) {
 		SHA256:      c.Policy.SHA256,
 		Timeout:     c.Policy.Timeout.D(),
 		MemoryLimit: uint64(c.Policy.MemoryLimit),
-		OnError:     c.Policy.OnError,
+		OnError:     policy.OnError(c.Policy.OnError),
 		CacheDir:    PolicyCacheDir(c),
 		Params:      params,
 		Logger:      log,

@@ -123,7 +123,7 @@ func (d Disagreement) String() string {
 
 // Compare asks e and the fallback every input and returns how many inputs
 // were compared and the first max disagreements. The engine must be opened
-// with OnError "fail": an answer from the fallback would agree with itself.
+// with OnErrorFail: an answer from the fallback would agree with itself.
 func Compare(ctx context.Context, e *policy.Engine, inputs iter.Seq[*hostabi.Input], max int) (int, []Disagreement) {
 	n := 0
 	var out []Disagreement

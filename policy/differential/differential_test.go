@@ -20,7 +20,7 @@ func open(t *testing.T, name string) *policy.Engine {
 	t.Helper()
 	ctx := context.Background()
 	wasm := wattest.Compile(t, filepath.Join("..", "testdata", "modules", name+".wat"))
-	e, err := policy.Open(ctx, policy.Options{Wasm: wasm, Module: name + ".wasm", OnError: "fail", Timeout: time.Minute})
+	e, err := policy.Open(ctx, policy.Options{Wasm: wasm, Module: name + ".wasm", OnError: policy.OnErrorFail, Timeout: time.Minute})
 	require.NoError(t, err)
 	t.Cleanup(func() { e.Close(ctx) })
 	return e

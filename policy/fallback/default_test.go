@@ -25,7 +25,7 @@ func openDefault(t testing.TB) *policy.Engine {
 	t.Helper()
 	ctx := context.Background()
 	// A generous limit: on a loaded machine a pause must not pass for a failure.
-	e, err := policy.Open(ctx, policy.Options{Wasm: policies.Default, OnError: "fail", Timeout: time.Minute})
+	e, err := policy.Open(ctx, policy.Options{Wasm: policies.Default, OnError: policy.OnErrorFail, Timeout: time.Minute})
 	require.NoError(t, err)
 	t.Cleanup(func() { e.Close(ctx) })
 	return e

@@ -30,7 +30,7 @@ func Input() *hostabi.Input {
 // DecideWarm measures one decision of the module wasm on a warm instance.
 func DecideWarm(b *testing.B, wasm []byte) {
 	ctx := context.Background()
-	e, err := policy.Open(ctx, policy.Options{Wasm: wasm, OnError: "fail"})
+	e, err := policy.Open(ctx, policy.Options{Wasm: wasm, OnError: policy.OnErrorFail})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func DecideWarm(b *testing.B, wasm []byte) {
 func FirstDecision(b *testing.B, wasm []byte) {
 	ctx := context.Background()
 	first := func(b *testing.B, cache string) {
-		e, err := policy.Open(ctx, policy.Options{Wasm: wasm, CacheDir: cache, OnError: "fail"})
+		e, err := policy.Open(ctx, policy.Options{Wasm: wasm, CacheDir: cache, OnError: policy.OnErrorFail})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -82,7 +82,7 @@ func MemoryHeld(b *testing.B, wasm []byte) {
 		heap0, rss0 := memNow()
 		engines := make([]*policy.Engine, n)
 		for i := range engines {
-			e, err := policy.Open(ctx, policy.Options{Wasm: wasm, OnError: "fail"})
+			e, err := policy.Open(ctx, policy.Options{Wasm: wasm, OnError: policy.OnErrorFail})
 			if err != nil {
 				b.Fatal(err)
 			}
