@@ -32,10 +32,12 @@ func openDefault(t testing.TB) *policy.Engine {
 }
 
 func TestDefaultModuleIsSmall(t *testing.T) {
+	t.Parallel()
 	assert.LessOrEqual(t, len(policies.Default), 64<<10, "the default module must stay within 64 KiB")
 }
 
 func TestDefaultFixturesPassAndAgree(t *testing.T) {
+	t.Parallel()
 	e := openDefault(t)
 	require.Equal(t, "default", e.Metadata().Name)
 	n := 0
@@ -64,12 +66,12 @@ func TestDefaultFixturesPassAndAgree(t *testing.T) {
 	}
 }
 
+// TestDefaultAgreesOnTheGrid is the one run of the differential grid: a
+// seeded sample by default, the whole grid with HERMES_TEST_LONG=1.
 func TestDefaultAgreesOnTheGrid(t *testing.T) {
+	t.Parallel()
 	e := openDefault(t)
-	grid, want := differential.Grid(), differential.GridSize()
-	if testing.Short() {
-		grid, want = differential.Every(13, grid), (want+12)/13
-	}
+	grid, want := differential.TestInputs(t)
 	n, diffs := differential.Compare(context.Background(), e, grid, 20)
 	assert.Equal(t, want, n)
 	for _, d := range diffs {
