@@ -205,6 +205,7 @@ func loadFixtures(t *testing.T, path string) *fixtureFile {
 // TestFixtures runs every shipped policy's fixtures through its module and,
 // for the default policy, through the native fallback as well.
 func TestFixtures(t *testing.T) {
+	t.Parallel()
 	crashloop := filepath.Join(t.TempDir(), "crashloop.wasm")
 	require.NoError(t, build.Build(context.Background(), "examples/crashloop", crashloop))
 	modules := map[string]string{
@@ -222,6 +223,7 @@ func TestFixtures(t *testing.T) {
 		}
 		files++
 		t.Run(path, func(t *testing.T) {
+			t.Parallel()
 			f := loadFixtures(t, path)
 			policy := filepath.Clean(filepath.Join(filepath.Dir(path), f.Policy))
 			wasmPath, ok := modules[policy]
@@ -254,6 +256,7 @@ func TestFixtures(t *testing.T) {
 // TestScaffoldFixturesPass checks that a new policy from Scaffold passes its
 // own fixtures as written.
 func TestScaffoldFixturesPass(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "mine")
 	require.NoError(t, build.Scaffold(dir))
 	out := filepath.Join(t.TempDir(), "mine.wasm")
@@ -275,8 +278,10 @@ func TestScaffoldFixturesPass(t *testing.T) {
 // TestAssemblyScriptMemoryStaysFlat makes many decisions on one instance:
 // the SDK releases each decision's memory at the next, so memory never grows.
 func TestAssemblyScriptMemoryStaysFlat(t *testing.T) {
+	t.Parallel()
 	for _, path := range assemblyScriptModules {
 		t.Run(path, func(t *testing.T) {
+			t.Parallel()
 			wasm, err := os.ReadFile(path)
 			require.NoError(t, err)
 			m := instantiate(t, wasm)

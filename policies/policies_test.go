@@ -100,12 +100,14 @@ func readJSON(t *testing.T, path string, v any) {
 }
 
 func TestAssemblyScriptModulesSelfContained(t *testing.T) {
+	t.Parallel()
 	assert.LessOrEqual(t, len(Default), maxDefaultSize, "the default module outgrew its budget")
 	committed, err := os.ReadFile("default/default.wasm")
 	require.NoError(t, err)
 	assert.Equal(t, committed, Default, "the embedded module is default/default.wasm")
 	for _, path := range assemblyScriptModules {
 		t.Run(path, func(t *testing.T) {
+			t.Parallel()
 			b, err := os.ReadFile(path)
 			require.NoError(t, err)
 			imports, _, err := build.Interface(b)
@@ -117,6 +119,7 @@ func TestAssemblyScriptModulesSelfContained(t *testing.T) {
 }
 
 func TestDefaultFixturesEmbedded(t *testing.T) {
+	t.Parallel()
 	b, err := DefaultFixtures.ReadFile("default/fixtures/default.toml")
 	require.NoError(t, err)
 	assert.Contains(t, string(b), "[[scenario]]")

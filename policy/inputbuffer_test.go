@@ -24,6 +24,7 @@ func padded(n int) *hostabi.Input {
 // buffer before its first decision and again only for a larger input; every
 // decision is written into that buffer.
 func TestInputBufferAskedOncePerInstance(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e, err := policy.Open(ctx, policy.Options{Module: module(t, "modules", "buffer"), OnError: policy.OnErrorFail})
 	require.NoError(t, err)
@@ -52,6 +53,7 @@ func TestInputBufferAskedOncePerInstance(t *testing.T) {
 // TestDefaultModuleGrowsItsInputBuffer: the embedded default module keeps
 // answering like the fallback across inputs that make it replace its buffer.
 func TestDefaultModuleGrowsItsInputBuffer(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e, err := policy.Open(ctx, policy.Options{OnError: policy.OnErrorFail})
 	require.NoError(t, err)

@@ -20,6 +20,7 @@ import (
 )
 
 func TestModuleAnswersEveryKind(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := module(t, "modules", "mimic")
 	wasm, err := os.ReadFile(path)
@@ -63,6 +64,7 @@ func TestModuleAnswersEveryKind(t *testing.T) {
 }
 
 func TestParamsFromOptionsWhenInputHasNone(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	multiplex := hostabi.Params{{Key: "multiplex_profiles", Type: hostabi.ParamBool, Bool: true}}
 	e, err := policy.Open(ctx, policy.Options{Module: module(t, "modules", "mimic"), Params: multiplex, OnError: policy.OnErrorFail})
@@ -81,6 +83,7 @@ func TestParamsFromOptionsWhenInputHasNone(t *testing.T) {
 }
 
 func TestInstanceReusedThenReplacedAfterFailure(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	log, logs := newLogger()
 	e, err := policy.Open(ctx, policy.Options{Module: module(t, "modules", "counter"), Logger: log})
@@ -141,6 +144,7 @@ func TestSandboxShowsNoWorld(t *testing.T) {
 }
 
 func TestPinCheckedBeforeCompiling(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	junk := filepath.Join(t.TempDir(), "junk.wasm")
 	require.NoError(t, os.WriteFile(junk, []byte("not wasm at all"), 0o644))
@@ -191,6 +195,7 @@ func TestFallbackResult(t *testing.T) {
 }
 
 func TestBadOptions(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	_, err := policy.Open(ctx, policy.Options{OnError: "panic"})
 	assert.ErrorContains(t, err, `on_error "panic"`)
@@ -233,6 +238,7 @@ func mustRead(t testing.TB, path string) []byte {
 }
 
 func TestInspect(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	info := policy.Inspect(ctx, mustRead(t, module(t, "modules", "sandbox")))
 	require.NoError(t, info.Problem)
@@ -254,6 +260,7 @@ func TestInspect(t *testing.T) {
 }
 
 func TestConcurrentDecisionsAreSerialised(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e, err := policy.Open(ctx, policy.Options{Module: module(t, "modules", "mimic"), OnError: policy.OnErrorFail})
 	require.NoError(t, err)
