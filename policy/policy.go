@@ -27,6 +27,7 @@ import (
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
 	"github.com/hermes-supervisor/hermes-supervisor/policies"
 	"github.com/hermes-supervisor/hermes-supervisor/policy/fallback"
+	"github.com/hermes-supervisor/hermes-supervisor/policy/internal/fuel"
 )
 
 // Defaults of Options.
@@ -154,6 +155,11 @@ type Engine struct {
 	cache    wazero.CompilationCache
 	compiled wazero.CompiledModule
 	hasInit  bool
+	// bounded: the module is the embedded default, metered (package fuel):
+	// it runs in a runtime without termination checks and without the
+	// watchdog, each call bounded by budget (fuelBudget) instead.
+	bounded  bool
+	budget   int32
 	meta     hostabi.Metadata
 	abi      uint32
 	identity string
@@ -170,6 +176,8 @@ type instance struct {
 	mod           api.Module
 	mem           api.Memory
 	alloc, decide api.Function
+	fuel          api.MutableGlobal // the counter of a bounded module; nil otherwise
+	budget        int32             // what refuel sets it to
 	stack         [3]uint64
 	// The input buffer hermes_alloc handed out: the module keeps it for the
 	// instance's life, so it is asked once, and again only for a larger input.
@@ -273,6 +281,16 @@ func (e *Engine) load(ctx context.Context) error {
 	if e.opts.SHA256 != "" && e.opts.SHA256 != e.digest {
 		return fmt.Errorf("%w: pinned %s, file has %s", ErrDigest, e.opts.SHA256, e.digest)
 	}
+	if e.digest == embeddedDigest() {
+		// Our own module, held to the native table by the differential
+		// test: metered, it cannot spin, and needs no per-call watcher.
+		metered, err := fuel.Meter(wasm, fuelBudget)
+		if err != nil {
+			e.log.Warn("policy: the embedded default module cannot be metered; running it with termination checks", "error", err.Error())
+		} else {
+			wasm, e.bounded, e.budget = metered, true, fuelBudget
+		}
+	}
 	if err := e.compile(ctx, wasm); err != nil {
 		return err
 	}
@@ -341,7 +359,10 @@ func (e *Engine) compileNoCache(ctx context.Context, wasm []byte) error {
 
 func (e *Engine) newRuntime(ctx context.Context, cache wazero.CompilationCache) wazero.Runtime {
 	cfg := wazero.NewRuntimeConfig().
-		WithCloseOnContextDone(true). // without it a spinning guest ignores its deadline
+		// Without it a spinning guest ignores its deadline. It costs a
+		// goroutine per call and a check at every loop header: a bounded
+		// module does without.
+		WithCloseOnContextDone(!e.bounded).
 		WithMemoryLimitPages(uint32(e.opts.MemoryLimit >> 16))
 	if cache != nil {
 		cfg = cfg.WithCompilationCache(cache)
@@ -364,18 +385,63 @@ func (e *Engine) instantiate(ctx context.Context) (*instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("instantiate: %w", callError(ctx, err, e.initTimeout()))
 	}
-	if e.hasInit {
-		if _, err := mod.ExportedFunction("_initialize").Call(ctx); err != nil {
-			mod.Close(context.Background())
-			return nil, fmt.Errorf("_initialize: %w", callError(ctx, err, e.initTimeout()))
-		}
-	}
-	return &instance{
+	inst := &instance{
 		mod:    mod,
 		mem:    mod.ExportedMemory(hostabi.ExportMemory),
 		alloc:  mod.ExportedFunction(hostabi.ExportAlloc),
 		decide: mod.ExportedFunction(hostabi.ExportDecide),
-	}, nil
+	}
+	if e.bounded {
+		inst.fuel, inst.budget = mod.ExportedGlobal(fuel.Export).(api.MutableGlobal), e.budget
+	}
+	if e.hasInit {
+		inst.refuel()
+		if _, err := mod.ExportedFunction("_initialize").Call(ctx); err != nil {
+			mod.Close(context.Background())
+			return nil, fmt.Errorf("_initialize: %w", inst.callError(ctx, err, e.initTimeout()))
+		}
+	}
+	return inst, nil
+}
+
+// fuelBudget bounds one call into a bounded module: loop turns plus
+// function calls. The embedded default spends about fifty on an ordinary
+// decision and under ten thousand on the largest input the ABI carries
+// (TestDefaultModuleFuel); a unit costs it tens of nanoseconds at most, so
+// the budget stops a broken build of it within milliseconds.
+const fuelBudget = 1 << 18
+
+// refuel gives a bounded instance its budget for the next call.
+func (inst *instance) refuel() {
+	if inst.fuel != nil {
+		inst.fuel.Set(uint64(inst.budget))
+	}
+}
+
+// callError says what happened when a call into the instance failed: a
+// bounded instance that spent its budget, or a deadline that passed.
+func (inst *instance) callError(ctx context.Context, err error, limit time.Duration) error {
+	if inst.fuel != nil && inst.fuel.Get() == 0 {
+		return fmt.Errorf("spent its budget of %d loop turns and calls: %w", inst.budget, err)
+	}
+	return callError(ctx, err, limit)
+}
+
+var embedded struct {
+	once   sync.Once
+	digest string
+}
+
+// embeddedDigest is the sha256 of the embedded default module (package
+// policies; not Default, which tests may swap).
+func embeddedDigest() string {
+	embedded.once.Do(func() {
+		if policies.Default != nil {
+			sum := sha256.Sum256(policies.Default)
+			embedded.digest = hex.EncodeToString(sum[:])
+		}
+	})
+	return embedded.digest
 }
 
 // readIdentity asks the fresh instance for its ABI version and metadata.
@@ -383,17 +449,19 @@ func (e *Engine) readIdentity(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, e.opts.Timeout)
 	defer cancel()
 	mod := e.inst.mod
+	e.inst.refuel()
 	v, err := mod.ExportedFunction(hostabi.ExportABIVersion).Call(ctx)
 	if err != nil {
-		return fmt.Errorf("%s: %w", hostabi.ExportABIVersion, callError(ctx, err, e.opts.Timeout))
+		return fmt.Errorf("%s: %w", hostabi.ExportABIVersion, e.inst.callError(ctx, err, e.opts.Timeout))
 	}
 	e.abi = uint32(v[0])
 	if major, minor := hostabi.SplitVersion(e.abi); major != hostabi.VersionMajor {
 		return fmt.Errorf("%w: module speaks ABI %d.%d, this host speaks ABI major %d", ErrABI, major, minor, hostabi.VersionMajor)
 	}
+	e.inst.refuel()
 	r, err := mod.ExportedFunction(hostabi.ExportMetadata).Call(ctx)
 	if err != nil {
-		return fmt.Errorf("%s: %w", hostabi.ExportMetadata, callError(ctx, err, e.opts.Timeout))
+		return fmt.Errorf("%s: %w", hostabi.ExportMetadata, e.inst.callError(ctx, err, e.opts.Timeout))
 	}
 	ptr, n := uint32(r[0]>>32), uint32(r[0])
 	if n > hostabi.MaxMetadataSize {
@@ -514,9 +582,14 @@ func (e *Engine) call(ctx context.Context, in *hostabi.Input) (d hostabi.Decisio
 	}
 	// The watchdog, not a context deadline, bounds the call: a timer context
 	// per call costs more than the decision itself. The caller's context is
-	// checked above, not awaited: Timeout bounds the decision.
+	// checked above, not awaited: Timeout bounds the decision. A bounded
+	// instance needs no watchdog: its fuel bounds the call.
 	st := inst.stack[:]
-	e.watch.arm(inst.mod) // one timer per decision, even when it needs a buffer first
+	if inst.fuel != nil {
+		inst.refuel() // one budget per decision, even when it needs a buffer first
+	} else {
+		e.watch.arm(inst.mod) // one clock per decision, even when it needs a buffer first
+	}
 	what := hostabi.ExportDecide
 	if inst.inCap < uint32(len(e.buf)) {
 		what = hostabi.ExportAlloc
@@ -529,10 +602,13 @@ func (e *Engine) call(ctx context.Context, in *hostabi.Input) (d hostabi.Decisio
 			err = fmt.Errorf("%s: %w", what, err)
 		}
 	}
-	if e.watch.disarm() {
+	if inst.fuel == nil && e.watch.disarm() {
 		return d, false, fmt.Errorf("%s: timed out after %s", what, e.opts.Timeout)
 	}
 	if err != nil {
+		if inst.fuel != nil && inst.fuel.Get() == 0 {
+			err = fmt.Errorf("%s: spent its budget of %d loop turns and calls", what, inst.budget)
+		}
 		return d, false, err
 	}
 	if int64(st[0]) < 0 {
