@@ -80,8 +80,19 @@ func TestDefaultAgreesOnTheGrid(t *testing.T) {
 }
 
 // Benchmarks of the embedded default module; the native floor is
-// policy's BenchmarkDecideNative.
+// policy's BenchmarkDecideNative and BenchmarkDefaultDecideNative below.
 
-func BenchmarkDefaultDecideWarm(b *testing.B)    { bench.DecideWarm(b, policies.Default) }
+func BenchmarkDefaultDecideWarm(b *testing.B) { bench.DecideWarm(b, policies.Default) }
+
+// BenchmarkDefaultDecideWarmAsOperatorModule: the same code run the way an
+// operator's module is (termination checks, the watchdog), for comparison.
+func BenchmarkDefaultDecideWarmAsOperatorModule(b *testing.B) {
+	bench.DecideWarm(b, bench.AsOperatorModule(policies.Default))
+}
+
+// BenchmarkDefaultDecideNative is the floor, measured in the same process:
+// the same decision by the native fallback.
+func BenchmarkDefaultDecideNative(b *testing.B) { bench.DecideNative(b) }
+
 func BenchmarkDefaultFirstDecision(b *testing.B) { bench.FirstDecision(b, policies.Default) }
 func BenchmarkDefaultMemoryHeld(b *testing.B)    { bench.MemoryHeld(b, policies.Default) }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
 	"github.com/hermes-supervisor/hermes-supervisor/policy"
+	"github.com/hermes-supervisor/hermes-supervisor/policy/fallback"
 )
 
 var now = time.Date(2026, 11, 25, 21, 0, 0, 0, time.UTC)
@@ -25,6 +26,17 @@ var now = time.Date(2026, 11, 25, 21, 0, 0, 0, time.UTC)
 func Input() *hostabi.Input {
 	return &hostabi.Input{Kind: hostabi.KindShutdown, Now: now, Profile: "coder", Trigger: hostabi.TriggerSignal,
 		Signal: 15, Phase: hostabi.PhaseRunning, State: hostabi.StateRunning, Params: hostabi.Params{}}
+}
+
+// AsOperatorModule returns wasm with a custom section appended: the same
+// code, but not the embedded default's bytes, so the host runs it as it
+// runs an operator's module (termination checks and watchdog).
+func AsOperatorModule(wasm []byte) []byte {
+	const name = "hermes.bench"
+	out := append([]byte(nil), wasm...)
+	out = append(out, 0, byte(1+len(name)+1), byte(len(name)))
+	out = append(out, name...)
+	return append(out, 0)
 }
 
 // DecideWarm measures one decision of the module wasm on a warm instance.
@@ -42,6 +54,17 @@ func DecideWarm(b *testing.B, wasm []byte) {
 		res, err := e.Decide(ctx, in)
 		if err != nil || res.Fallback {
 			b.Fatal(err, res.FallbackReason)
+		}
+	}
+}
+
+// DecideNative measures the same decision by the native fallback: the floor.
+func DecideNative(b *testing.B) {
+	in := Input()
+	b.ReportAllocs()
+	for b.Loop() {
+		if d := fallback.Decide(in); d.State != hostabi.StateRunning {
+			b.Fatal(d)
 		}
 	}
 }
