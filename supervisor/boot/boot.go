@@ -289,7 +289,7 @@ func (b *booter) one(ctx context.Context, name string) Outcome {
 func (b *booter) record(p profile.Paths, c config.Config, pol engine.Decider, in hostabi.Input, res policy.Result, outcome string) []error {
 	e := journal.Entry{Time: in.Now, Profile: p.Name, Kind: hostabi.KindBoot, Source: journal.SourceBoot, Input: in,
 		Decision: res.Decision, Policy: res.Policy, Fallback: res.Fallback, FallbackReason: res.FallbackReason, Outcome: outcome,
-		Digest: engine.Digest(pol, res)}
+		Digest: res.Digest}
 	if e.Input.Params == nil { // what the engine used: the profile's [policy.params]
 		if ps, err := hostabi.ParamsFromMap(c.Policy.Params); err == nil {
 			e.Input.Params = ps

@@ -24,7 +24,6 @@ import (
 
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
 	"github.com/hermes-supervisor/hermes-supervisor/policy"
-	"github.com/hermes-supervisor/hermes-supervisor/policy/fallback"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
 )
 
@@ -86,7 +85,7 @@ func Options(c config.Config, logger *slog.Logger) (policy.Options, error) {
 		SHA256:      c.Policy.SHA256,
 		Timeout:     c.Policy.Timeout.D(),
 		MemoryLimit: uint64(c.Policy.MemoryLimit),
-		OnError:     c.Policy.OnError,
+		OnError:     policy.OnError(c.Policy.OnError),
 		CacheDir:    CacheDir(c),
 		Params:      params,
 		Logger:      logger,
@@ -152,21 +151,7 @@ func Decide(ctx context.Context, d Decider, in hostabi.Input, logger *slog.Logge
 	if logger != nil {
 		logger.Error("policy failed; deciding with the native fallback", "err", err)
 	}
-	in.Params = nil
-	return policy.Result{Decision: fallback.Decide(&in), Policy: policy.FallbackIdentity, Fallback: true, FallbackReason: err.Error(), Failed: true}
-}
-
-// Digest is the sha256 of the module that made r, when the engine that
-// made it knows it ("" otherwise).
-func Digest(d Decider, r policy.Result) string {
-	id, ok := d.(interface {
-		Identity() string
-		Digest() string
-	})
-	if !ok || id.Identity() != r.Policy {
-		return ""
-	}
-	return id.Digest()
+	return policy.FallbackResult(&in, err)
 }
 
 // Pool holds the engines of one boot: one per distinct policy setting,
