@@ -78,8 +78,12 @@ const (
 
 // Options configure an Engine. The zero value of each field means its default.
 type Options struct {
-	Module      string        // path of a .wasm file; "" = the embedded default module
-	Wasm        []byte        // the module's bytes, when the caller already holds them (Module then only names it)
+	Module string // path of a .wasm file; "" = the embedded default module
+	Wasm   []byte // the module's bytes, when the caller already holds them (Module then only names it)
+	// Read reads the module file named by Module; nil = ReadModule. A
+	// caller that must not follow what a less trusted user could plant
+	// (a module on the gateway user's volume, read by root) brings its own.
+	Read        func(path string) ([]byte, error)
 	SHA256      string        // optional pin of the module (64 hex digits), checked before compiling
 	Timeout     time.Duration // per decision; default 100ms
 	MemoryLimit uint64        // bytes of linear memory; default 16 MiB, rounded down to 64 KiB pages
@@ -313,7 +317,11 @@ func (e *Engine) load(ctx context.Context) error {
 	switch {
 	case wasm != nil:
 	case e.opts.Module != "":
-		b, err := ReadModule(e.opts.Module)
+		read := e.opts.Read
+		if read == nil {
+			read = ReadModule
+		}
+		b, err := read(e.opts.Module)
 		if err != nil {
 			return err
 		}

@@ -230,8 +230,12 @@ func TestOutcomeLine(t *testing.T) {
 // that module; the others keep the top-level one.
 func TestBootProfilePolicyOverride(t *testing.T) {
 	h := t.TempDir()
-	always, err := filepath.Abs(filepath.Join("..", "..", "policies", "examples", "always", "always.wasm"))
+	// A profile's own module is on the volume, where its gateway user put it.
+	src, err := os.ReadFile(filepath.Join("..", "..", "policies", "examples", "always", "always.wasm"))
 	require.NoError(t, err)
+	always := filepath.Join(h, "policies", "always.wasm")
+	require.NoError(t, os.MkdirAll(filepath.Dir(always), 0o755))
+	require.NoError(t, os.WriteFile(always, src, 0o644))
 	for name, toml := range map[string]string{
 		"eager":  "[policy]\nmodule = \"" + always + "\"\n",
 		"plain":  "",

@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -221,7 +222,28 @@ func (c Config) CheckProfile(path string) (Config, []Problem) {
 		}
 		return out, ps
 	}
+	if p, ok := out.profileModule(c, path); !ok {
+		ps = append(ps, p)
+		out.Policy.Module, out.Sources["policy.module"] = c.Policy.Module, c.Sources["policy.module"]
+	}
 	return out, append(ps, out.problems()...)
+}
+
+// profileModule checks the policy module a profile.toml at path names:
+// the embedded default (""), the module of base (hermes.toml's), or a file
+// on the volume, where the gateway user who writes profile.toml can read
+// it. Root (boot) reads a profile's module: it must never read, for the
+// gateway user, a file that user could not read.
+func (c Config) profileModule(base Config, path string) (Problem, bool) {
+	m := c.Policy.Module
+	if c.Sources["policy.module"] != path || m == "" || m == base.Policy.Module {
+		return Problem{}, true
+	}
+	home := filepath.Clean(c.Home)
+	if !filepath.IsAbs(m) || !strings.HasPrefix(filepath.Clean(m), home+"/") {
+		return keyProblem(path, "policy.module", fmt.Sprintf("%s is not on the volume (%s): a profile may name only a module there, the embedded default (\"\") or hermes.toml's; set others in hermes.toml", quote(m), escape(home))), false
+	}
+	return Problem{}, true
 }
 
 func first(ps []Problem) error {

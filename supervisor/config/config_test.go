@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -281,7 +282,7 @@ stop_grace = "5"
 cache_dir = "/tmp/mine"
 timeout = "1s"
 memory_limit = "1GiB"
-module = "/m.wasm"
+module = "/opt/data/m.wasm"
 `)
 	c, ps := Default().CheckProfile("profile.toml")
 	assert.Equal(t, []string{
@@ -292,7 +293,7 @@ module = "/m.wasm"
 		`config: policy.timeout in profile.toml: 1s is above the limit of 100ms (from the built-in default); a profile may lower it, not raise it`,
 		`config: policy.memory_limit in profile.toml: 1GiB is above the limit of 16MiB (from the built-in default); a profile may lower it, not raise it`,
 	}, messages(ps))
-	assert.Equal(t, "/m.wasm", c.Policy.Module, "valid values are applied")
+	assert.Equal(t, "/opt/data/m.wasm", c.Policy.Module, "valid values are applied")
 	assert.Equal(t, "hermes", c.Gateway.User)
 	assert.Equal(t, "", c.Policy.CacheDir)
 
@@ -305,11 +306,11 @@ func TestForProfile(t *testing.T) {
 	c, err := Load("", Overrides{Home: "/h"})
 	require.NoError(t, err)
 	dir := t.TempDir()
-	p := write(t, dir, "profile.toml", "model = \"x\"\n[agent]\nname = \"coder\"\n[gateway]\ncommand = [\"/bin/gw\"]\n[policy]\nmodule = \"/m.wasm\"\n[policy.params]\nmax = 3\n")
+	p := write(t, dir, "profile.toml", "model = \"x\"\n[agent]\nname = \"coder\"\n[gateway]\ncommand = [\"/bin/gw\"]\n[policy]\nmodule = \"/h/policies/m.wasm\"\n[policy.params]\nmax = 3\n")
 	pc, err := c.ForProfile(p)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"/bin/gw"}, pc.Gateway.Command)
-	assert.Equal(t, "/m.wasm", pc.Policy.Module)
+	assert.Equal(t, "/h/policies/m.wasm", pc.Policy.Module)
 	assert.Equal(t, map[string]any{"max": int64(3)}, pc.Policy.Params, "params replace hermes.toml's, as a whole")
 	assert.Equal(t, p, pc.Sources["gateway.command"])
 	assert.Equal(t, "flag --home", pc.Sources["home"])
@@ -323,6 +324,40 @@ func TestForProfile(t *testing.T) {
 	assert.Equal(t, c.Gateway.Command, missing.Gateway.Command)
 	_, ps := c.CheckProfile(filepath.Join(dir, "nope.toml"))
 	assert.Empty(t, ps, "a missing profile.toml is no problem")
+}
+
+// A profile's module is on the volume (root reads it at boot, and must not
+// read for the gateway user a file that user could not), or the embedded
+// default, or hermes.toml's own.
+func TestProfileModuleOnTheVolume(t *testing.T) {
+	clearEnv(t)
+	dir := t.TempDir()
+	top := write(t, dir, "hermes.toml", "home = \"/h\"\n[policy]\nmodule = \"/etc/hermes/policies/x.wasm\"\n")
+	c, err := Load(top, Overrides{})
+	require.NoError(t, err)
+	for name, tc := range map[string]struct{ module, err string }{
+		"on the volume":     {"/h/profiles/coder/p.wasm", ""},
+		"embedded default":  {"", ""},
+		"hermes.toml's own": {"/etc/hermes/policies/x.wasm", ""},
+		"root-only file":    {"/root/secret.wasm", `policy.module in ` + dir + `/p.toml: "/root/secret.wasm" is not on the volume (/h): a profile may name only a module there, the embedded default ("") or hermes.toml's; set others in hermes.toml`},
+		"dot-dot out":       {"/h/../etc/shadow", `"/h/../etc/shadow" is not on the volume`},
+		"relative":          {"p.wasm", `"p.wasm" is not on the volume`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := write(t, dir, "p.toml", fmt.Sprintf("[policy]\nmodule = %q\n", tc.module))
+			pc, err := c.ForProfile(p)
+			if tc.err == "" {
+				require.NoError(t, err)
+				assert.Equal(t, tc.module, pc.Policy.Module)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.err)
+			pc, ps := c.CheckProfile(p)
+			require.Len(t, ps, 1)
+			assert.Equal(t, c.Policy.Module, pc.Policy.Module, "the refused module is not used")
+		})
+	}
 }
 
 // profile.toml is written by the gateway user: what it may not set.

@@ -25,6 +25,7 @@ import (
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
 	"github.com/hermes-supervisor/hermes-supervisor/policy"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
 )
 
 // Decider makes decisions; *policy.Engine, *Lazy and what a Pool hands
@@ -89,7 +90,19 @@ func Options(c config.Config, logger *slog.Logger) (policy.Options, error) {
 		CacheDir:    CacheDir(c),
 		Params:      params,
 		Logger:      logger,
+		Read:        readModule,
 	}, nil
+}
+
+// readModule reads a module file. One on the volume (a profile's own,
+// which its profile.toml may name) is read like every file of the volume
+// (package volume: no symlink, one link, beneath the volume); any other
+// (hermes.toml's, perhaps a mounted ConfigMap) as policy.ReadModule does.
+func readModule(path string) ([]byte, error) {
+	if volume.Confined(path) {
+		return volume.ReadFile(path, policy.MaxModuleSize)
+	}
+	return policy.ReadModule(path)
 }
 
 // Open opens the policy engine of configuration c now.
@@ -221,7 +234,7 @@ func (p *Pool) Close(ctx context.Context) error {
 func poolKey(o *policy.Options) (string, error) {
 	digest := "embedded"
 	if o.Module != "" {
-		b, err := policy.ReadModule(o.Module)
+		b, err := readModule(o.Module)
 		if err != nil {
 			digest = "unreadable:" + o.Module // policy.Open reads it again, and reports why
 		} else {
