@@ -87,8 +87,9 @@ type Policy struct {
 	MemoryLimit ByteSize `toml:"memory_limit" profile:"lower"`
 	// OnError is OnErrorFallback or OnErrorFail.
 	OnError string `toml:"on_error"`
-	// CacheDir holds compiled modules. Never from profile.toml: root loads
-	// native code from there.
+	// CacheDir holds compiled modules, one directory per uid (uid-<N>).
+	// Root loads machine code from it, so it is never on the volume and
+	// never set by a profile.toml; "" = no compilation cache.
 	CacheDir string `toml:"cache_dir" profile:"-"`
 	// Params are handed to the policy as-is.
 	Params map[string]any `toml:"params"`
@@ -99,6 +100,9 @@ const (
 	OnErrorFallback = "fallback"
 	OnErrorFail     = "fail"
 )
+
+// DefaultCacheDir is policy.cache_dir's default: root's, outside the volume.
+const DefaultCacheDir = "/var/cache/hermes-supervisor"
 
 // Default returns the built-in defaults, the same values hermes.toml documents.
 func Default() Config {
@@ -116,6 +120,7 @@ func Default() Config {
 		Policy: Policy{
 			Timeout:     Duration(100 * time.Millisecond),
 			MemoryLimit: 16 << 20,
+			CacheDir:    DefaultCacheDir,
 			OnError:     OnErrorFallback,
 			Params:      map[string]any{"multiplex_profiles": false},
 		},
@@ -295,6 +300,14 @@ func (c *Config) problems() []Problem {
 	}
 	if s := c.Policy.SHA256; s != "" && (len(s) != 64 || strings.Trim(s, "0123456789abcdef") != "") {
 		bad("policy.sha256", "want 64 hex digits, found %s", quote(s))
+	}
+	if d := c.Policy.CacheDir; d != "" {
+		switch home := filepath.Clean(c.Home); {
+		case !filepath.IsAbs(d):
+			bad("policy.cache_dir", "must be an absolute path, found %s", quote(d))
+		case c.Home != "" && (filepath.Clean(d) == home || strings.HasPrefix(filepath.Clean(d), home+"/")):
+			bad("policy.cache_dir", "%s is on the volume (%s), which the gateway user can write: root loads machine code from it; use a directory of root's, such as %s", quote(d), escape(home), DefaultCacheDir)
+		}
 	}
 	return ps
 }

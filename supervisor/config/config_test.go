@@ -147,6 +147,8 @@ func TestLoadErrors(t *testing.T) {
 		{"negative ready", "[gateway]\nready_after = \"-1s\"\n", `config: gateway.ready_after in hermes.toml: must not be negative, found -1s`},
 		{"bad on_error", "[policy]\non_error = \"ignore\"\n", `config: policy.on_error in hermes.toml: want "fallback" or "fail", found "ignore"`},
 		{"bad sha", "[policy]\nsha256 = \"abc\"\n", `config: policy.sha256 in hermes.toml: want 64 hex digits, found "abc"`},
+		{"cache on the volume", "home = \"/opt/data\"\n[policy]\ncache_dir = \"/opt/data/cache/policy\"\n", `config: policy.cache_dir in hermes.toml: "/opt/data/cache/policy" is on the volume (/opt/data), which the gateway user can write: root loads machine code from it; use a directory of root's, such as /var/cache/hermes-supervisor`},
+		{"cache relative", "[policy]\ncache_dir = \"cache\"\n", `config: policy.cache_dir in hermes.toml: must be an absolute path, found "cache"`},
 		{"tiny memory", "[policy]\nmemory_limit = \"1KiB\"\n", `config: policy.memory_limit in hermes.toml: must be between 64KiB and 4GiB, found 1KiB`},
 		{"timeout too long", "[policy]\ntimeout = \"2m\"\n", `config: policy.timeout in hermes.toml: must be more than 0 and at most 1m, found 2m0s`},
 		{"empty command", "[gateway]\ncommand = []\n", `config: gateway.command in hermes.toml: must name a program`},
@@ -295,7 +297,7 @@ module = "/opt/data/m.wasm"
 	}, messages(ps))
 	assert.Equal(t, "/opt/data/m.wasm", c.Policy.Module, "valid values are applied")
 	assert.Equal(t, "hermes", c.Gateway.User)
-	assert.Equal(t, "", c.Policy.CacheDir)
+	assert.Equal(t, DefaultCacheDir, c.Policy.CacheDir, "the profile's cache_dir is refused")
 
 	_, err := Default().ForProfile("profile.toml")
 	assert.Equal(t, ps[0].Error(), err.Error(), "ForProfile returns CheckProfile's first problem")

@@ -187,8 +187,15 @@ func (k *Keeper) write(data []byte) error {
 
 // removeOrphans removes this state file's temporary files whose writer (the
 // pid in their name) is gone.
-func (k *Keeper) removeOrphans() {
-	dir, base := filepath.Split(k.path)
+func (k *Keeper) removeOrphans() { RemoveOrphans(k.path) }
+
+// RemoveOrphans removes the temporary files of path (".<base>.tmp-<pid>-<n>",
+// as every atomic write here names them) left by writers that are gone: a
+// command or supervisor SIGKILLed mid-write. A writer that still runs
+// keeps its file. What meets such a file removes it: boot's sweep, a
+// Keeper, an operator command writing path.
+func RemoveOrphans(path string) {
+	dir, base := filepath.Split(path)
 	ents, err := volume.ReadDir(filepath.Clean(dir))
 	if err != nil {
 		return
