@@ -30,6 +30,7 @@ import (
 // it does the ordinary way, as Set does.
 type Keeper struct {
 	path      string
+	timeout   time.Duration // how long an update waits for the lock; 0 = LockTimeout
 	dir       *os.File
 	lock      *os.File
 	spare     *os.File
@@ -134,6 +135,13 @@ func (k *Keeper) Close() {
 	}
 }
 
+func (k *Keeper) lockTimeout() time.Duration {
+	if k.timeout > 0 {
+		return k.timeout
+	}
+	return LockTimeout
+}
+
 // acquire takes the state lock on the held lock file while it is still the
 // one on disk; otherwise it locks the ordinary way.
 func (k *Keeper) acquire() (*Lock, error) {
@@ -143,9 +151,9 @@ func (k *Keeper) acquire() (*Lock, error) {
 		k.lock = nil
 	}
 	if k.lock == nil {
-		return LockFile(k.path, LockTimeout)
+		return LockFile(k.path, k.lockTimeout())
 	}
-	if err := flockWait(k.lock, lp, LockTimeout); err != nil {
+	if err := flockWait(k.lock, lp, k.lockTimeout()); err != nil {
 		return nil, err
 	}
 	return &Lock{f: k.lock, held: true}, nil
