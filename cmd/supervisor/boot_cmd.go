@@ -14,6 +14,7 @@ import (
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/boot"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/engine"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/show"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/slot"
 )
 
@@ -88,8 +89,9 @@ func runBoot(ctx context.Context, g *globals, c config.Config, dryRun bool) (boo
 // warnings) on stderr, the boot-log lines on stdout for a dry run.
 func printBoot(g *globals, rep boot.Report, dryRun bool) {
 	for _, out := range rep.Outcomes {
+		name := show.Text(out.Profile) // a directory name on the volume: what docker logs shows
 		for _, w := range out.Warnings {
-			fmt.Fprintf(g.stderr, "boot: warning: profile %s: %v\n", out.Profile, w)
+			fmt.Fprintf(g.stderr, "boot: warning: profile %s: %s\n", name, show.Text(w.Error()))
 		}
 		human := out.Action
 		if out.Err != nil {
@@ -97,10 +99,10 @@ func printBoot(g *globals, rep boot.Report, dryRun bool) {
 		} else {
 			human += " (" + out.Reason + ")"
 		}
-		fmt.Fprintf(g.stderr, "boot: profile %s: %s\n", out.Profile, human)
+		fmt.Fprintf(g.stderr, "boot: profile %s: %s\n", name, show.Text(human))
 	}
 	for _, w := range rep.Warnings {
-		fmt.Fprintf(g.stderr, "boot: %v\n", w)
+		fmt.Fprintf(g.stderr, "boot: %s\n", show.Text(w.Error()))
 	}
 	if dryRun {
 		g.stdout.Write(rep.Lines)

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
 )
 
 // exitError carries a specific exit code up to main.
@@ -52,9 +53,18 @@ type globals struct {
 	stderr     io.Writer
 }
 
-// load reads the effective configuration.
+// load reads the effective configuration and confines this process to
+// its volume (see package volume): from then on no path beneath the home
+// directory is resolved through a symlink.
 func (g *globals) load() (config.Config, error) {
-	return config.Load(g.configFile, config.Overrides{Home: g.home, Scandir: g.scandir})
+	c, err := config.Load(g.configFile, config.Overrides{Home: g.home, Scandir: g.scandir})
+	if err != nil {
+		return c, err
+	}
+	if err := volume.Confine(c.Home); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return c, err
+	}
+	return c, nil
 }
 
 func newRoot(g *globals) *cobra.Command {

@@ -121,7 +121,7 @@ func openCandidate(ctx context.Context, g *globals, spec string) (*policy.Engine
 	if err != nil {
 		return nil, nil, err
 	}
-	po.Module, po.SHA256, po.Wasm, po.OnError = spec, "", nil, "fail"
+	po.Module, po.SHA256, po.Wasm, po.OnError = spec, "", nil, policy.OnErrorFail
 	cleanup := func() {}
 	if spec == policy.EmbeddedSource {
 		po.Module = ""
