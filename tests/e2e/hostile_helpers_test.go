@@ -20,35 +20,19 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 	"unsafe"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/hermes-supervisor/hermes-supervisor/tests/container"
+	"github.com/hermes-supervisor/hermes-supervisor/tests/testenv"
 )
 
-// long reports whether the long campaigns run (tests/run.sh sets it).
-func long() bool { return os.Getenv("HERMES_TEST_LONG") == "1" }
-
-// trials is n by default, many under HERMES_TEST_LONG=1.
-func trials(n, many int) int {
-	if long() {
-		return many
-	}
-	return n
-}
-
-// seeded returns a random source and logs its seed (HERMES_TEST_SEED
-// replays one).
+// seeded returns a random source seeded by testenv.Seed (logged,
+// replayable with HERMES_TEST_SEED).
 func seeded(t *testing.T) *rand.Rand {
 	t.Helper()
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("HERMES_TEST_SEED"); s != "" {
-		_, err := fmt.Sscan(s, &seed)
-		require.NoError(t, err, "HERMES_TEST_SEED")
-	}
-	t.Logf("seed %d (replay with HERMES_TEST_SEED=%d)", seed, seed)
+	seed := testenv.Seed(t)
 	return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hermes-supervisor/hermes-supervisor/tests/container"
+	"github.com/hermes-supervisor/hermes-supervisor/tests/testenv"
 )
 
 // TestHostileProfilesSymlinkedAway (issue 11, class 5): the gateway user
@@ -56,7 +57,7 @@ func TestHostileHalfDone(t *testing.T) {
 		att := attacker(t)
 		rng := seeded(t)
 		const files = 2000
-		n := trials(6, 40)
+		n := testenv.Trials(t, 6, 40)
 		// How long a whole delete takes, to pick kill times within it.
 		full := 300 * time.Millisecond
 		leftovers := 0
@@ -126,7 +127,7 @@ func TestHostileHalfDone(t *testing.T) {
 
 		// Then the real thing: SIGKILL `gateway stop` at random moments
 		// and look for what it leaves.
-		n := trials(6, 50)
+		n := testenv.Trials(t, 6, 50)
 		left := 0
 		for i := range n {
 			startGateway(t, c, hermes, "tidy")

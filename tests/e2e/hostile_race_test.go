@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hermes-supervisor/hermes-supervisor/tests/container"
+	"github.com/hermes-supervisor/hermes-supervisor/tests/testenv"
 )
 
 // TestHostileLogDirSwapRace (issue 11, class 4): root checks a gateway's
@@ -38,9 +39,9 @@ if ! ln -s "$2" "$1" 2>/dev/null; then
 	mv "$logs" "$logs.aside" && mkdir -p "$logs/gateways" && ln -s "$2" "$1"
 fi`, link, outside)
 
-	boots := trials(5, 40)
+	boots := testenv.Trials(t, 5, 40)
 	churn := 3 * time.Second
-	if long() {
+	if testenv.Long() {
 		churn = 30 * time.Second
 	}
 	swapFor := churn + 3*time.Second
