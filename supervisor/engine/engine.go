@@ -10,18 +10,23 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
 	"github.com/hermes-supervisor/hermes-supervisor/policy"
@@ -276,8 +281,19 @@ func Decide(ctx context.Context, d Decider, in hostabi.Input, logger *slog.Logge
 // concurrent use; Close it when the boot is done.
 type Pool struct {
 	logger *slog.Logger
+	readAs func(path string) ([]byte, error) // set by ReadModulesAs
 	mu     sync.Mutex
 	m      map[string]*poolEntry
+}
+
+// ReadModulesAs makes the pool read every module on the volume as the
+// user uid:gid (the gateway user), in a child process: exe, the
+// supervisor binary, run as "exe policy read-module PATH" with that
+// user's credentials and nothing else of this process. Boot runs as root
+// and opens the module a profile.toml names: it must never read, for the
+// gateway user, a file that user could not read.
+func (p *Pool) ReadModulesAs(exe string, uid, gid int) {
+	p.readAs = func(path string) ([]byte, error) { return ReadModuleAs(exe, path, uid, gid) }
 }
 
 type poolEntry struct {
@@ -297,6 +313,9 @@ func (p *Pool) For(ctx context.Context, c config.Config) (Decider, error) {
 	o, err := Options(c, p.logger)
 	if err != nil {
 		return nil, err
+	}
+	if p.readAs != nil && o.Module != "" && volume.Confined(o.Module) {
+		o.Read = p.readAs
 	}
 	key, err := poolKey(&o)
 	if err != nil {
@@ -337,9 +356,14 @@ func (p *Pool) Close(ctx context.Context) error {
 func poolKey(o *policy.Options) (string, error) {
 	digest := "embedded"
 	if o.Module != "" {
-		b, err := readModule(o.Module)
+		read := o.Read
+		if read == nil {
+			read = readModule
+		}
+		b, err := read(o.Module)
 		if err != nil {
 			digest = "unreadable:" + o.Module // policy.Open reads it again, and reports why
+			o.Read = func(string) ([]byte, error) { return nil, err }
 		} else {
 			o.Wasm = b
 			sum := sha256.Sum256(b)
@@ -351,4 +375,63 @@ func poolKey(o *policy.Options) (string, error) {
 		return "", fmt.Errorf("config: policy.params: %w", err)
 	}
 	return fmt.Sprintf("%s|%s|%s|%d|%s|%s|%s", digest, o.Module, o.SHA256, o.MemoryLimit, o.Timeout, o.OnError, params), nil
+}
+
+// ReadModuleTimeout bounds ReadModuleAs.
+const ReadModuleTimeout = 10 * time.Second
+
+// ReadModuleAs reads the module file path as the user uid:gid: it runs
+// exe (the supervisor binary) as "exe policy read-module PATH" with that
+// user's credentials, no supplementary groups and an empty environment,
+// and takes the module from its standard output (at most
+// policy.MaxModuleSize bytes, within ReadModuleTimeout). What the user may
+// not read, the child cannot read either, and its error is all root
+// reports.
+func ReadModuleAs(exe, path string, uid, gid int) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), ReadModuleTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe, "policy", "read-module", "--", path)
+	cmd.Env = []string{}
+	cmd.Dir = "/"
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}}
+	var stderr limitedBuffer
+	stderr.max = 4 << 10
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("read %s as uid %d: %w", path, uid, err)
+	}
+	b, rerr := io.ReadAll(io.LimitReader(out, policy.MaxModuleSize+1))
+	werr := cmd.Wait()
+	switch {
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("read %s as uid %d: no answer within %s", path, uid, ReadModuleTimeout)
+	case werr != nil:
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = werr.Error()
+		}
+		return nil, fmt.Errorf("read %s as uid %d: %s", path, uid, strings.TrimPrefix(msg, "supervisor: "))
+	case rerr != nil:
+		return nil, rerr
+	case len(b) > policy.MaxModuleSize:
+		return nil, fmt.Errorf("%s is more than %d bytes", path, policy.MaxModuleSize)
+	}
+	return b, nil
+}
+
+// limitedBuffer keeps the first max bytes written to it.
+type limitedBuffer struct {
+	bytes.Buffer
+	max int
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := l.max - l.Len(); room > 0 {
+		l.Buffer.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
 }
