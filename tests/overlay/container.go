@@ -203,6 +203,9 @@ func (c *Container) PID1() int { return c.pid1 }
 // Boots counts the boots so far.
 func (c *Container) Boots() int { return c.boots }
 
+// Uptime is how long ago this boot started.
+func (c *Container) Uptime() time.Duration { return time.Since(c.booted) }
+
 // bootScript runs as PID 1 of the new namespaces before it execs the
 // entrypoint in the chroot: the root filesystem (overlayfs of the image's
 // layers and the container's upper directory), /proc, a minimal /dev, a
@@ -468,7 +471,7 @@ type Sentinel struct {
 // With ignoreTerm it dies only of SIGKILL; the host sees when.
 func (c *Container) StartSentinel(name string, ignoreTerm bool) *Sentinel {
 	c.t.Helper()
-	s := &Sentinel{Name: name, IgnoreTerm: ignoreTerm, events: "/tmp/sentinel-" + name + ".events", done: make(chan struct{})}
+	s := &Sentinel{Name: name, IgnoreTerm: ignoreTerm, events: fmt.Sprintf("/tmp/sentinel-%s-boot%d.events", name, c.boots), done: make(chan struct{})}
 	args := append(c.nsenter(0), "/usr/local/bin/standin-gateway", "--events", s.events)
 	if ignoreTerm {
 		args = append(args, "--ignore-term")

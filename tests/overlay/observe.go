@@ -77,6 +77,7 @@ func (c *Container) Exits(profile string) []Exit {
 // it exited by itself afterwards (else it was SIGKILLed, or is still up).
 type Events struct {
 	Lives    int
+	Ready    bool // the last life reported readiness
 	Signals  []string
 	SignalAt time.Time // first TERM of the last life
 	Exited   bool
@@ -96,7 +97,9 @@ func (c *Container) GatewayEvents(profile string) Events {
 		switch f[0] {
 		case "start":
 			ev.Lives++
-			ev.Signals, ev.Exited, ev.SignalAt = nil, false, time.Time{}
+			ev.Signals, ev.Exited, ev.SignalAt, ev.Ready = nil, false, time.Time{}, false
+		case "ready":
+			ev.Ready = true
 		case "signal":
 			if len(f) >= 3 {
 				ev.Signals = append(ev.Signals, f[1])
@@ -113,7 +116,8 @@ func (c *Container) GatewayEvents(profile string) Events {
 
 // GatewayCommand is a profile.toml [gateway] command running the stand-in
 // so that it records its events on the volume and, when termDelay > 0,
-// takes that long to stop after SIGTERM.
+// takes that long to stop after SIGTERM; when termDelay < 0 it ignores
+// SIGTERM (only SIGKILL ends it).
 func GatewayCommand(profile string, termDelay time.Duration) string {
 	dir := "/opt/data/profiles/" + profile
 	if profile == "default" {
@@ -121,7 +125,10 @@ func GatewayCommand(profile string, termDelay time.Duration) string {
 	}
 	args := []string{"/usr/local/bin/standin-gateway", "--notify-after", "100ms",
 		"--events", dir + "/events.log", "--state-file", dir + "/gateway_state.json"}
-	if termDelay > 0 {
+	switch {
+	case termDelay < 0:
+		args = append(args, "--ignore-term")
+	case termDelay > 0:
 		args = append(args, "--term-delay", termDelay.String())
 	}
 	args = append(args, "--")
@@ -182,10 +189,11 @@ func (s SlotStatus) FinishTook() (time.Duration, bool) {
 	return s.Ready.Sub(s.Stamp), true
 }
 
-// taiUnix converts a TAI64N label (skalibs) to Unix time: skalibs counts
-// 10 leap seconds on a system without a leap table.
+// taiUnix converts a TAI64N label (skalibs) to Unix time: TAI is 37 s
+// ahead of UTC since 2017 (skalibs' leap second table; the labels were
+// measured 37 s ahead of the host's clock).
 func taiUnix(b []byte) time.Time {
-	secs := binary.BigEndian.Uint64(b[:8]) - (1 << 62) - 10
+	secs := binary.BigEndian.Uint64(b[:8]) - (1 << 62) - 37
 	nano := binary.BigEndian.Uint32(b[8:12])
 	return time.Unix(int64(secs), int64(nano))
 }
