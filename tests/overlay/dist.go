@@ -145,7 +145,7 @@ func checkRootfs(dir string) error {
 func FindBuildScript() (string, error) {
 	if p := os.Getenv(BuildEnv); p != "" {
 		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("overlay: %s=%s: %v", BuildEnv, p, err)
+			return "", fmt.Errorf("overlay: %s=%s: %v: %s", BuildEnv, p, err, howTo())
 		}
 		return p, nil
 	}
