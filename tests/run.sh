@@ -57,11 +57,14 @@ fi
 if [ -z "${S6_OVERLAY_DIST:-}" ]; then
   build=${S6OV_BUILD:-}
   if [ -z "$build" ]; then
+    # shared/ sits beside the repository (../shared); a clone elsewhere
+    # finds the workplace's copy.
     d=$(pwd)
     while [ "$d" != / ]; do
       if [ -f "$d/shared/s6-overlay/build.sh" ]; then build=$d/shared/s6-overlay/build.sh; break; fi
       d=$(dirname "$d")
     done
+    if [ -z "$build" ] && [ -f /work/shared/s6-overlay/build.sh ]; then build=/work/shared/s6-overlay/build.sh; fi
   fi
   if [ -z "$build" ]; then
     echo "tests/run.sh: no s6-overlay for the image test: set S6_OVERLAY_DIST=<dir with s6-overlay-noarch.tar.xz and s6-overlay-x86_64.tar.xz of 3.2.0.2> (and S6_OVERLAY_ROOTFS=<debian:12-slim root dir>), or S6OV_BUILD=<path of shared/s6-overlay/build.sh>" >&2
