@@ -31,6 +31,7 @@ const finishReapGrace = 2 * time.Second
 // recorded in the ledger and served by the next run before it starts the
 // gateway.
 func Finish(ctx context.Context, o Options, code, sig int) int {
+	survivePipes()
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}

@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -132,6 +134,79 @@ func markerNote(trigger hostabi.Trigger, m state.Marker) func(*journal.Entry) {
 	}
 }
 
+// exitSettle is how long "supervisor run", once its gateway has exited,
+// waits for a stop signal to itself before it takes the exit for the
+// gateway's own.
+//
+// A signal sent to every process at once (stage 3's kill(-1, SIGTERM), a
+// signal to the whole process tree) reaches this process and the gateway
+// together; a gateway that exits at once on it may be reported exited
+// before this process has seen its own signal. The kernel serialises the
+// two: kill(-1) sends every signal before any process it hits can finish
+// exiting, so by the time the gateway's exit is reported, this process's
+// signal is pending (stopPending sees it, and run waits for it) or already
+// with the Go runtime, which hands it over within microseconds; exitSettle
+// bounds that hand-over generously. A gateway that exits by itself costs
+// this much more before its exit is decided.
+const exitSettle = 50 * time.Millisecond
+
+// stopWithExit looks, once the gateway has exited, for a stop signal that
+// came with its exit (see exitSettle).
+func stopWithExit(sigs <-chan os.Signal) (syscall.Signal, bool) {
+	wait := exitSettle
+	if stopPending() {
+		wait = time.Second // the kernel holds it for this process: it is coming
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for {
+		select {
+		case s := <-sigs:
+			if sig := s.(syscall.Signal); sig != syscall.SIGHUP {
+				return sig, true
+			}
+		case <-t.C:
+			return 0, false
+		}
+	}
+}
+
+// stopPending reports whether a stop signal (SIGTERM, SIGINT, SIGQUIT) is
+// pending for this process, not yet delivered to it.
+func stopPending() bool {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		v, ok := strings.CutPrefix(line, "ShdPnd:")
+		if !ok {
+			v, ok = strings.CutPrefix(line, "SigPnd:")
+		}
+		if !ok {
+			continue
+		}
+		mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		if err != nil {
+			continue
+		}
+		for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT} {
+			if mask&(1<<(uint(sig)-1)) != 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// survivePipes makes a write to a closed pipe fail with EPIPE instead of
+// killing this process: at a container stop the gateway's s6-log may die
+// first, and the supervisor must still finish the stop it is deciding. (A
+// handler, not SIG_IGN: the gateway started afterwards gets the default.)
+func survivePipes() {
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+}
+
 // StopSignals are the signals "supervisor run" handles: SIGTERM, SIGINT and
 // SIGQUIT stop the gateway; SIGHUP is forwarded to it.
 var StopSignals = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP}
@@ -159,6 +234,7 @@ const ExitTemporary = 111
 // exits with. Errors before the gateway starts (it cannot be started, the
 // volume cannot be written) are returned with ExitTemporary.
 func Run(ctx context.Context, o Options) (int, error) {
+	survivePipes()
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -294,6 +370,15 @@ func Run(ctx context.Context, o Options) (int, error) {
 			}
 			return l.stopRunning(ctx, sig, self, sigs, exited), nil
 		case err := <-exited:
+			if sig, ok := stopWithExit(sigs); ok {
+				// The stop reached this process and the gateway together
+				// (kill(-1) at a container stop, a signal to the whole
+				// process tree): it is a stop, decided as such.
+				o.Logger.Info("runner: the gateway exited together with a stop signal to this process; deciding the stop", "signal", sig.String())
+				done := make(chan error, 1)
+				done <- err
+				return l.stopRunning(ctx, sig, self, sigs, done), nil
+			}
 			return l.exited(ctx, err, self), nil
 		}
 	}

@@ -518,3 +518,80 @@ func niceness(t *testing.T, pid int) []int {
 	}
 	return out
 }
+
+// gatewayOf is the gateway process of the supervisor s: its child.
+func gatewayOf(t testing.TB, s *sup) int {
+	t.Helper()
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", s.cmd.Process.Pid))
+	require.NoError(t, err)
+	for _, task := range tasks {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", s.cmd.Process.Pid, task.Name()))
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			pid, err := strconv.Atoi(f[0])
+			require.NoError(t, err)
+			return pid
+		}
+	}
+	t.Fatal("the supervisor has no child")
+	return 0
+}
+
+// A stop signal that reaches "supervisor run" just after its gateway died
+// of the same stop (kill(-1) at a container stop: the gateway, exiting at
+// once on SIGTERM, is reported exited before run sees its own SIGTERM) is
+// decided as the stop it is: the plain signal's decision (running, exit
+// 1, trigger signal), never the gateway's "exited 0: done".
+func TestStopArrivingWithTheGatewaysExit(t *testing.T) {
+	e := newEnv(t, profile.Root, []string{"-term-exit", "0"}, "")
+	s := e.start()
+	s.waitReady(t)
+	gw := gatewayOf(t, s)
+	require.NoError(t, syscall.Kill(-gw, syscall.SIGTERM))
+	// The gateway exits at once; run's own signal comes a moment later,
+	// within the settle window but after run has seen the exit.
+	for i := 0; i < 1000 && syscall.Kill(gw, 0) == nil; i++ {
+		time.Sleep(time.Millisecond)
+	}
+	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
+	assert.Equal(t, 1, s.wait(t), "a plain signal: revive me\n%s", s.stderr)
+	f := e.state()
+	assert.Equal(t, "running", f.GatewayState)
+	assert.Equal(t, hostabi.TriggerSignal.String(), f.Trigger, s.stderr.String())
+	h := e.history()
+	require.NotEmpty(t, h)
+	assert.Equal(t, hostabi.TriggerSignal, h[len(h)-1].Trigger, "the exit history records a stop, not an exit")
+}
+
+// At a container stop the gateway's s6-log may die before "supervisor run"
+// has finished its stop: its next log line then meets a closed pipe. It
+// must fail that write and go on, not die of SIGPIPE with its stop half
+// done.
+func TestStopSurvivesADeadLogger(t *testing.T) {
+	e := newEnv(t, profile.Root, []string{"-term-exit", "0"}, "")
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	nr, nw, err := os.Pipe()
+	require.NoError(t, err)
+	cmd := exec.Command(supervisorBin, "--config", e.cfg, "-p", e.p.Name, "run", "--notify-fd", "3")
+	cmd.ExtraFiles = []*os.File{nw}
+	cmd.Stdout, cmd.Stderr = w, w
+	require.NoError(t, cmd.Start())
+	w.Close()
+	nw.Close()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	line, err := bufio.NewReader(nr).ReadString('\n')
+	require.NoError(t, err, "no readiness")
+	require.Equal(t, "\n", line)
+	r.Close() // the logger dies
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	err = cmd.Wait()
+	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	require.False(t, ws.Signaled(), "run was killed by %v: %v", ws.Signal(), err)
+	assert.Equal(t, 1, ws.ExitStatus(), "the plain signal's decision")
+	f := e.state()
+	assert.Equal(t, "running", f.GatewayState)
+	assert.Equal(t, hostabi.TriggerSignal.String(), f.Trigger)
+	prior, err := state.PriorExit(e.p.Lifecycle)
+	require.NoError(t, err)
+	assert.Equal(t, hostabi.PriorExitClean, prior, "the stop reached its clean exit path")
+}
