@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 
 	"github.com/hermes-supervisor/hermes-supervisor/s6"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
@@ -38,17 +40,17 @@ type Created struct {
 // user, who runs the gateway.
 func (o *Ops) CreateProfile(ctx context.Context, name string) (Created, error) {
 	if err := profile.ValidateName(name); err != nil {
-		return Created{}, fmt.Errorf("ops: %w", err)
+		return Created{}, err
 	}
 	if name == profile.Root {
-		return Created{}, fmt.Errorf("ops: %w: %q is the root profile (%s); it always exists", ErrExists, name, o.Config.Home)
+		return Created{}, fmt.Errorf("%w: %q is the root profile (%s); it always exists", ErrExists, name, o.Config.Home)
 	}
 	p, err := profile.For(o.Config.Home, name)
 	if err != nil {
-		return Created{}, fmt.Errorf("ops: %w", err)
+		return Created{}, err
 	}
 	if profile.Exists(o.Config.Home, name) {
-		return Created{Dir: p.Dir}, fmt.Errorf("ops: %w: %s", ErrExists, p.Dir)
+		return Created{Dir: p.Dir}, fmt.Errorf("%w: %s", ErrExists, p.Dir)
 	}
 	if err := os.MkdirAll(p.Dir, 0o755); err != nil {
 		return Created{}, fsError("create profile directory", p.Dir, err)
@@ -92,9 +94,9 @@ func (o *Ops) CreateProfile(ctx context.Context, name string) (Created, error) {
 // directory with everything in it. A gateway that is up is refused.
 func (o *Ops) DeleteProfile(ctx context.Context, name string) error {
 	if name == profile.Root {
-		return fmt.Errorf("ops: %q is the root profile; it cannot be deleted", name)
+		return fmt.Errorf("%q is the root profile; it cannot be deleted", name)
 	}
-	t, err := o.resolve(name)
+	t, err := o.resolveLenient(name)
 	if err != nil {
 		return err
 	}
@@ -110,7 +112,7 @@ func (o *Ops) DeleteProfile(ctx context.Context, name string) error {
 				return err
 			}
 			if st.Up || st.WantedUp {
-				return fmt.Errorf("ops: gateway '%s' is %s: stop it first with `supervisor -p %s gateway stop`", name, st.State(), name)
+				return fmt.Errorf("gateway '%s' is %s: stop it first with `supervisor -p %s gateway stop`", name, st.State(), name)
 			}
 		}
 		err := s6.Remove(t.config.Scandir, slot.Name(name))
@@ -135,15 +137,90 @@ func (o *Ops) DeleteProfile(ctx context.Context, name string) error {
 	return nil
 }
 
-// ListProfiles returns the profile names, the root profile first, and the
-// directories under profiles/ that are not usable profiles.
+// ListProfiles returns the profile names, the root profile first (see
+// Profiles), and the directories under profiles/ that are not usable
+// profiles.
 func (o *Ops) ListProfiles() ([]string, []profile.Problem, error) {
-	return profile.List(o.Config.Home)
+	ps, problems, err := o.Profiles()
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.Name
+	}
+	return names, problems, err
+}
+
+// Profile is one profile as an operator lists it.
+type Profile struct {
+	Name       string `json:"name"`
+	Dir        string `json:"dir"`
+	Registered bool   `json:"registered"`     // its slot is in the scan directory
+	Note       string `json:"note,omitempty"` // what is wrong with it, if anything
+}
+
+// NoteOrphan is the note of a profile whose slot s6 still has although its
+// directory holds no profile.toml or SOUL.md any more.
+const NoteOrphan = "not a profile any more (no profile.toml or SOUL.md), but s6 still has its slot"
+
+// Profiles returns the profiles, the root profile first, then the named
+// ones by name: those on the volume, and those whose slot s6 still has
+// although their directory is no profile any more (its profile.toml was
+// removed while the gateway ran), so that an operator can still see, stop
+// and delete them. Directories under profiles/ that are not usable
+// profiles are returned as problems.
+func (o *Ops) Profiles() ([]Profile, []profile.Problem, error) {
+	names, problems, err := profile.List(o.Config.Home)
+	if err != nil {
+		return nil, nil, err
+	}
+	slots := o.slotNames()
+	out := make([]Profile, 0, len(names))
+	seen := map[string]bool{}
+	add := func(name, note string) {
+		p, err := profile.For(o.Config.Home, name)
+		if err != nil {
+			return
+		}
+		out = append(out, Profile{Name: name, Dir: p.Dir, Registered: slots[name], Note: note})
+		seen[name] = true
+	}
+	for _, n := range names {
+		add(n, "")
+	}
+	var orphans []string
+	for n := range slots {
+		if !seen[n] {
+			orphans = append(orphans, n)
+		}
+	}
+	sort.Strings(orphans)
+	for _, n := range orphans {
+		add(n, NoteOrphan)
+	}
+	if len(orphans) > 0 {
+		sort.SliceStable(out[1:], func(i, j int) bool { return out[1+i].Name < out[1+j].Name })
+	}
+	return out, problems, nil
+}
+
+// slotNames are the profiles whose gateway slot is in the scan directory.
+func (o *Ops) slotNames() map[string]bool {
+	out := map[string]bool{}
+	entries, err := os.ReadDir(o.Config.Scandir)
+	if err != nil {
+		return out
+	}
+	for _, e := range entries {
+		n, ok := strings.CutPrefix(e.Name(), slot.Prefix)
+		if ok && e.IsDir() && profile.ValidateName(n) == nil {
+			out[n] = true
+		}
+	}
+	return out
 }
 
 func fsError(op, path string, err error) error {
 	if errors.Is(err, os.ErrPermission) {
-		return fmt.Errorf("ops: permission denied on %s: %s needs root or the owner of %s", path, op, filepath.Dir(path))
+		return fmt.Errorf("permission denied on %s: %s needs root or the owner of %s", path, op, filepath.Dir(path))
 	}
-	return fmt.Errorf("ops: %s %s: %w", op, path, err)
+	return fmt.Errorf("%s %s: %w", op, path, err)
 }
