@@ -60,7 +60,7 @@ Exit status: 0 no problem; 1 a problem was found (each is listed).`,
 
 // configProblem is one problem "config check" found.
 type configProblem struct {
-	Profile string `json:"profile,omitempty"` // the profile it concerns; "" for hermes.toml as a whole
+	Profile string `json:"profile,omitempty"` // the one profile it concerns; "" for hermes.toml, or several (the message names them)
 	File    string `json:"file,omitempty"`    // the file at fault, when one is
 	Key     string `json:"key,omitempty"`     // the key at fault, when one is
 	Message string `json:"message"`
@@ -151,8 +151,12 @@ func (f *factory) CheckConfig(ctx context.Context, open moduleOpener) configRepo
 		if s.c.Policy.OnError == config.OnErrorFail {
 			then = "the gateways of " + profilesPhrase(m.Profiles) + " do not start (policy.on_error = \"fail\")"
 		}
+		one := ""
+		if len(m.Profiles) == 1 {
+			one = m.Profiles[0]
+		}
 		rep.Problems = append(rep.Problems, configProblem{
-			Profile: strings.Join(m.Profiles, ","), File: s.c.Policy.Module, Key: "policy.module",
+			Profile: one, File: s.c.Policy.Module, Key: "policy.module",
 			Message: fmt.Sprintf("policy module %s is refused: %s; %s", m.Module, plainModuleError(refused), then),
 		})
 	}

@@ -159,9 +159,10 @@ func durationsAsText(b []byte) ([]byte, error) {
 	var stack []frame
 	var out bytes.Buffer
 	key := ""
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
 	str := func(s string) {
-		e, _ := json.Marshal(s)
-		out.Write(e)
+		_ = enc.Encode(s) // writes a newline after the string, which json.Indent drops
 	}
 	for {
 		tok, err := dec.Token()

@@ -166,18 +166,18 @@ shown); 2 the file cannot be read.`,
 
 // inspected is policy.Info as printed.
 type inspected struct {
-	File      string   `json:"file"`
-	Size      int      `json:"size"`
-	SHA256    string   `json:"sha256"`
-	ABI       string   `json:"abi,omitempty"` // "1.0"
-	Name      string   `json:"name,omitempty"`
-	Version   string   `json:"version,omitempty"`
-	Decisions []string `json:"decisions,omitempty"`
+	File      string            `json:"file"`
+	Size      int               `json:"size"`
+	SHA256    string            `json:"sha256"`
+	ABI       string            `json:"abi,omitempty"` // "1.0"
+	Name      string            `json:"name,omitempty"`
+	Version   string            `json:"version,omitempty"`
+	Decisions []string          `json:"decisions,omitempty"`
 	Metadata  map[string]string `json:"metadata,omitempty"`
-	Identity  string   `json:"identity,omitempty"`
-	Exports   []string `json:"exports"`
-	Imports   []string `json:"imports"`
-	Status    string   `json:"status"` // ok, or refused: why
+	Identity  string            `json:"identity,omitempty"`
+	Exports   []string          `json:"exports"`
+	Imports   []string          `json:"imports"`
+	Status    string            `json:"status"` // ok, or refused: why
 }
 
 func runPolicyInspect(ctx context.Context, opts *policyInspectOptions) error {
