@@ -150,6 +150,9 @@ func (f *factory) CheckConfig(ctx context.Context, open moduleOpener) configRepo
 		then := "the native fallback makes every decision of " + profilesPhrase(m.Profiles)
 		if s.c.Policy.OnError == config.OnErrorFail {
 			then = "the gateways of " + profilesPhrase(m.Profiles) + " do not start (policy.on_error = \"fail\")"
+			if len(m.Profiles) == 1 {
+				then = "the gateway of " + profilesPhrase(m.Profiles) + " does not start (policy.on_error = \"fail\")"
+			}
 		}
 		one := ""
 		if len(m.Profiles) == 1 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -72,7 +73,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		// on_error = "fail" and the module cannot be used (or the
 		// [policy] table is unusable): no gateway starts, and s6 does
 		// not retry every second.
-		return exitWith(runner.Refuse(o, err), nil)
+		return exitWith(runner.Refuse(o, errors.New(plainModuleError(err))), nil)
 	}
 	defer eng.Close(ctx)
 	o.Engine, o.Notify, o.Signals = eng, notify, sigs
