@@ -129,7 +129,7 @@ func bootFacts(in *hostabi.Input) string {
 func ending(p *Entry, now time.Time, loc *time.Location) string {
 	at := clock(p.Time, now, loc)
 	if p.Refused != "" {
-		return "the gateway was not started at " + at + ": its policy could not decide (policy.on_error = \"fail\")"
+		return "the gateway was not started at " + at + ": no policy could decide for it"
 	}
 	if p.Kind == hostabi.KindExit {
 		return "the gateway " + ended(p.Input.ExitCode, p.Input.Signal) + " at " + at + ", " + exitAction(&p.Decision)
