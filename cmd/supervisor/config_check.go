@@ -146,7 +146,7 @@ func (f *factory) CheckConfig(ctx context.Context, open moduleOpener) configRepo
 		if refused == nil {
 			continue
 		}
-		m.Problem = refused.Error()
+		m.Problem = plainModuleError(refused)
 		then := "the native fallback makes every decision of " + profilesPhrase(m.Profiles)
 		if s.c.Policy.OnError == config.OnErrorFail {
 			then = "the gateways of " + profilesPhrase(m.Profiles) + " do not start (policy.on_error = \"fail\")"

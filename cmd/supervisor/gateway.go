@@ -119,6 +119,9 @@ func runGatewayAction(ctx context.Context, opts *gatewayOptions) error {
 			continue
 		}
 		fmt.Fprintf(opts.IO.ErrOut, "gateway %s %s\n", n, a.done)
+		if a.name != actionStop.name {
+			warnNotes(ctx, opts.IO, o, n)
+		}
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d of %d gateways failed to %s", failed, len(names), a.name)
@@ -134,4 +137,17 @@ func allProfiles(io *ioStreams, o *ops.Ops) ([]string, error) {
 		io.Warn(p)
 	}
 	return names, err
+}
+
+// warnNotes warns about what status would note for a gateway just
+// started: above all a policy module that is refused, so that the native
+// fallback makes its decisions; a start succeeds all the same.
+func warnNotes(ctx context.Context, io *ioStreams, o *ops.Ops, name string) {
+	st, err := o.Status(ctx, name)
+	if err != nil {
+		return
+	}
+	for _, n := range st.Notes {
+		fmt.Fprintf(io.ErrOut, "supervisor: warning: %s: %s\n", name, n)
+	}
 }

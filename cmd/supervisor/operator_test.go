@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hermes-supervisor/hermes-supervisor/policy"
 	"github.com/hermes-supervisor/hermes-supervisor/s6"
 	"github.com/hermes-supervisor/hermes-supervisor/s6/s6test"
 )
@@ -94,4 +95,39 @@ func TestNoLockOutOfARunningGateway(t *testing.T) {
 	e.ok(0, "profile", "delete", "coder")
 	assert.NoDirExists(t, p.Dir)
 	assert.NoDirExists(t, filepath.Join(e.scandir, "gateway-coder"))
+}
+
+// TestRefusedModuleIsNoSilentFallback: a wrong sha256 pin. The gateways
+// still run (on_error = "fallback": the native fallback decides), but
+// every command an operator runs says so: boot's log, config check (exit
+// 1), gateway start, status's NOTE, explain.
+func TestRefusedModuleIsNoSilentFallback(t *testing.T) {
+	e := newEnv(t)
+	mod := filepath.Join(t.TempDir(), "mypolicy.wasm")
+	require.NoError(t, os.WriteFile(mod, policy.Default, 0o644))
+	require.NoError(t, os.Chmod(filepath.Dir(mod), 0o755))
+	cfg, err := os.ReadFile(e.config)
+	require.NoError(t, err)
+	pin := strings.Repeat("0", 64)
+	require.NoError(t, os.WriteFile(e.config, append(cfg, []byte("[policy]\nmodule = \""+mod+"\"\nsha256 = \""+pin+"\"\n")...), 0o644))
+
+	r := e.ok(0, "boot")
+	assert.Equal(t, 1, strings.Count(r.stderr, "boot: configuration: policy module "+mod+" is refused: module sha256 does not match the pin"), r.stderr)
+	assert.Contains(t, r.stderr, "the native fallback makes every decision of profile default")
+	assert.Contains(t, r.stderr, "boot: configuration: 1 problem")
+
+	r = e.cli(0, "config", "check")
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stdout, "policy module "+mod+" is refused: module sha256 does not match the pin: pinned "+pin)
+
+	s6test.Start(t, e.scandir)
+	r = e.ok(0, "gateway", "start")
+	assert.Contains(t, r.stderr, "supervisor: warning: default: policy module "+mod+" does not match policy.sha256")
+	r = e.ok(0, "gateway", "status")
+	assert.Contains(t, r.stdout, "does not match policy.sha256 (pinned 000000000000…")
+	assert.Contains(t, r.stdout, "the native fallback makes its decisions")
+	e.ok(0, "gateway", "stop")
+	r = e.ok(0, "explain", "--last", "1")
+	assert.Contains(t, r.stdout, "native fallback decided (")
+	assert.Contains(t, r.stdout, "sha256 does not match the pin")
 }
