@@ -1,9 +1,17 @@
 // Package ops is what an operator does to profiles and gateways: create,
-// delete and list profiles; start, stop, restart gateways and read their
-// status. It does the mechanics in the order that keeps the volume
-// truthful: a stop writes the planned-stop marker naming the supervised
-// process before s6 signals it, so the gateway's shutdown is recognised as
-// an operator's stop and not as a container restart.
+// delete and list profiles; start, stop, restart gateways, read their
+// status and reset their crash history. It does the mechanics in the order
+// that keeps the volume truthful: a stop writes the planned-stop marker
+// naming the supervised process before s6 signals it, so the gateway's
+// shutdown is recognised as an operator's stop and not as a container
+// restart.
+//
+// Stop, Status, Reset and DeleteProfile work from s6's view and the state
+// files whatever the profile's profile.toml says (a broken one is a note
+// in the status, never a lock-out), and on a profile whose profile.toml
+// was removed while s6 still has its slot; Start and Restart need a usable
+// configuration, since the gateway they start reads it. Its errors are
+// written for the operator who reads them, without a package prefix.
 //
 // It may import hostabi, s6 and the supervisor packages but boot, runner
 // and registrar; never cmd or policy (operators' commands ask no policy:
