@@ -45,7 +45,9 @@ func runningGateway(t *testing.T, o *ops.Ops) (profile.Paths, string) {
 // the state files, and status shows the problem beside s6's real state.
 func TestNoLockOut(t *testing.T) {
 	for name, breakIt := range map[string]func(p profile.Paths) error{
-		"broken profile.toml":  func(p profile.Paths) error { return os.WriteFile(p.Config, []byte("[gateway]\nstop_grace = \"5\"\n"), 0o644) },
+		"broken profile.toml": func(p profile.Paths) error {
+			return os.WriteFile(p.Config, []byte("[gateway]\nstop_grace = \"5\"\n"), 0o644)
+		},
 		"removed profile.toml": func(p profile.Paths) error { return os.Remove(p.Config) },
 	} {
 		t.Run(name, func(t *testing.T) {
