@@ -26,6 +26,7 @@ import (
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/journal"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/ops"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
 )
 
 // TestDurationKeys holds durationKeys to the time.Duration fields of what
@@ -370,4 +371,45 @@ func TestPolicyCaptureOutput(t *testing.T) {
 func sha256hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
+}
+
+func TestGatewayResetOutput(t *testing.T) {
+	home := t.TempDir()
+	mkProfile(t, home, "coder")
+	c := config.Default()
+	c.Home, c.Scandir = home, filepath.Join(t.TempDir(), "service")
+	o := &ops.Ops{Config: c, Tools: &s6.Tools{}, Exe: "/bin/false"}
+	p, err := profile.For(home, "coder")
+	require.NoError(t, err)
+	for range 2 {
+		require.NoError(t, state.AppendHistory(p.History, hostabi.ExitRecord{Time: time.Now(), ExitCode: 1, Trigger: hostabi.TriggerExited}))
+	}
+	io, _, errb := testStreams(false)
+	require.NoError(t, runGatewayReset(context.Background(), &gatewayResetOptions{IO: io, Profile: "coder",
+		Ops: func() (*ops.Ops, error) { return o, nil }}))
+	assert.Equal(t, "gateway coder reset: 2 exits cleared from its history\nstart it with `supervisor -p coder gateway start`\n", errb.String())
+
+	io, _, _ = testStreams(false)
+	err = runGatewayReset(context.Background(), &gatewayResetOptions{IO: io, Profile: "typo", Ops: func() (*ops.Ops, error) { return o, nil }})
+	require.ErrorIs(t, err, ops.ErrNoProfile)
+}
+
+func TestPolicyBuildOutput(t *testing.T) {
+	io, _, errb := testStreams(false)
+	var dir, out string
+	require.NoError(t, runPolicyBuild(context.Background(), &policyBuildOptions{IO: io, Dir: "my policy", Write: "my policy.wasm",
+		Build: func(_ context.Context, d, o string) error { dir, out = d, o; return nil }}))
+	assert.Equal(t, "my policy", dir)
+	assert.Equal(t, "my policy.wasm", out)
+	assert.Equal(t, "built my policy.wasm: check it with `supervisor policy inspect 'my policy.wasm'`\n", errb.String())
+
+	io, _, _ = testStreams(false)
+	err := runPolicyBuild(context.Background(), &policyBuildOptions{IO: io, Dir: "p", Write: "p.wasm",
+		Build: func(context.Context, string, string) error { return errors.New("build: build: p: go build failed") }})
+	require.Error(t, err)
+	assert.Equal(t, "policy build: build: p: go build failed", err.Error(), "no internal prefix repeated")
+
+	io, _, errb = testStreams(true)
+	_ = builder(io)(context.Background(), t.TempDir(), filepath.Join(t.TempDir(), "x.wasm"))
+	assert.True(t, strings.HasPrefix(errb.String(), "building Go policy "), "progress on a terminal: %q", errb)
 }
