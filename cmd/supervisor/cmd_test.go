@@ -94,6 +94,9 @@ func TestUnknownCommandAtAnyDepth(t *testing.T) {
 	io, _, errb := testStreams(false)
 	require.Equal(t, exitUsage, run(context.Background(), io, []string{"gateway", "stat"}))
 	assert.Contains(t, errb.String(), `did you mean "status"?`)
+	io, _, errb = testStreams(false)
+	require.Equal(t, exitUsage, run(context.Background(), io, []string{"gateway", "stpo"}))
+	assert.Contains(t, errb.String(), `did you mean "stop"?`)
 
 	io, out, _ := testStreams(false)
 	assert.Equal(t, exitOK, run(context.Background(), io, []string{"gateway"}), "a group alone prints its help")

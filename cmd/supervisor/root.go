@@ -78,6 +78,8 @@ func profileNames(f *factory) []string {
 // no argument they print their help.
 func groups(c *cobra.Command) {
 	if c.HasSubCommands() && c.Run == nil && c.RunE == nil {
+		c.Use = c.Name() + " <command>"
+		c.SuggestionsMinimumDistance = 2
 		c.Args = cobra.ArbitraryArgs
 		c.RunE = func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
