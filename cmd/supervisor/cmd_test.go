@@ -93,7 +93,7 @@ func TestUnknownCommandAtAnyDepth(t *testing.T) {
 	}
 	io, _, errb := testStreams(false)
 	require.Equal(t, exitUsage, run(context.Background(), io, []string{"gateway", "stat"}))
-	assert.Contains(t, errb.String(), `did you mean "start" or "status"?`)
+	assert.Contains(t, errb.String(), `did you mean "start", "status" or "stop"?`)
 	io, _, errb = testStreams(false)
 	require.Equal(t, exitUsage, run(context.Background(), io, []string{"gateway", "stpo"}))
 	assert.Contains(t, errb.String(), `did you mean "stop"?`)
