@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hermes-supervisor/hermes-supervisor/policy"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
 )
@@ -70,6 +73,9 @@ func runConfigShow(opts *configShowOptions) error {
 			return err
 		}
 	}
+	if err := quickModuleCheck(c); err != nil {
+		opts.IO.Warn(fmt.Errorf("%w; `supervisor config check` checks the whole configuration", err))
+	}
 	var rows []shownSetting
 	for _, k := range config.Keys() {
 		rows = append(rows, shownSetting{Key: k, Value: c.Value(k), Source: c.Sources[k]})
@@ -92,4 +98,21 @@ func runConfigShow(opts *configShowOptions) error {
 		t.Row(r.Key, string(v), r.Source)
 	}
 	return t.Flush()
+}
+
+// quickModuleCheck is what can be said of the configured policy module
+// without compiling it: whether it can be read and matches its pin.
+func quickModuleCheck(c config.Config) error {
+	if c.Policy.Module == "" {
+		return nil
+	}
+	b, err := policy.ReadModule(c.Policy.Module)
+	if err != nil {
+		return fmt.Errorf("policy module %s cannot be read: %w", c.Policy.Module, err)
+	}
+	sum := sha256.Sum256(b)
+	if d := hex.EncodeToString(sum[:]); c.Policy.SHA256 != "" && d != c.Policy.SHA256 {
+		return fmt.Errorf("policy module %s does not match policy.sha256 (the file has %s): the host refuses it", c.Policy.Module, d)
+	}
+	return nil
 }

@@ -413,3 +413,36 @@ func TestPolicyBuildOutput(t *testing.T) {
 	_ = builder(io)(context.Background(), t.TempDir(), filepath.Join(t.TempDir(), "x.wasm"))
 	assert.True(t, strings.HasPrefix(errb.String(), "building Go policy "), "progress on a terminal: %q", errb)
 }
+
+func TestConfigShowOutput(t *testing.T) {
+	c := config.Default()
+	c.File = "/etc/hermes/hermes.toml"
+	io, out, errb := testStreams(false)
+	require.NoError(t, runConfigShow(&configShowOptions{IO: io, Profile: "default", Format: formatTable,
+		Config: func() (config.Config, error) { return c, nil }}))
+	assert.True(t, strings.HasPrefix(out.String(), "# configuration file: /etc/hermes/hermes.toml\nhome\t\"/opt/data\"\tdefault\n"), out.String())
+	assert.Empty(t, errb.String())
+
+	c.Policy.Module = filepath.Join(t.TempDir(), "gone.wasm")
+	io, out, errb = testStreams(false)
+	require.NoError(t, runConfigShow(&configShowOptions{IO: io, Profile: "default", Format: formatJSON,
+		Config: func() (config.Config, error) { return c, nil }}))
+	var v struct {
+		File     string `json:"file"`
+		Settings []struct {
+			Key    string `json:"key"`
+			Value  any    `json:"value"`
+			Source string `json:"source"`
+		} `json:"settings"`
+	}
+	require.NoError(t, json.Unmarshal(out.Bytes(), &v))
+	assert.Equal(t, "/etc/hermes/hermes.toml", v.File)
+	values := map[string]any{}
+	for _, st := range v.Settings {
+		values[st.Key] = st.Value
+	}
+	assert.Equal(t, "10s", values["gateway.stop_grace"], "durations as in the file")
+	assert.Equal(t, "16MiB", values["policy.memory_limit"])
+	assert.Contains(t, errb.String(), "supervisor: warning: policy module "+c.Policy.Module+" cannot be read")
+	assert.Contains(t, errb.String(), "`supervisor config check` checks the whole configuration")
+}
