@@ -82,37 +82,37 @@ func AppendInput(dst []byte, in *Input) ([]byte, error) {
 	paramsOff := historyOff + len(in.History)*HistoryRecordSize
 	var flags uint32
 	if in.Root {
-		flags |= 1
+		flags |= InputFlagRoot
 	}
-	le.PutUint32(h[0:], uint32(size))
-	le.PutUint32(h[4:], InputHeaderSize)
-	le.PutUint32(h[8:], uint32(in.Kind))
-	le.PutUint32(h[12:], flags)
-	le.PutUint64(h[16:], uint64(ms(in.Now)))
-	le.PutUint32(h[24:], uint32(in.State))
-	le.PutUint32(h[28:], uint32(in.Desired))
-	le.PutUint64(h[32:], uint64(ms(in.StateSince)))
-	le.PutUint32(h[40:], uint32(in.PriorExit))
-	le.PutUint32(h[44:], uint32(in.Trigger))
-	le.PutUint32(h[48:], uint32(in.Signal))
-	le.PutUint32(h[52:], uint32(in.Phase))
-	le.PutUint64(h[56:], uint64(in.Uptime.Milliseconds()))
-	le.PutUint32(h[64:], uint32(in.ExitCode))
-	le.PutUint32(h[68:], uint32(profileOff))
-	le.PutUint32(h[72:], uint32(len(in.Profile)))
-	le.PutUint32(h[76:], uint32(historyOff))
-	le.PutUint32(h[80:], uint32(len(in.History)))
-	le.PutUint32(h[84:], uint32(paramsOff))
-	le.PutUint32(h[88:], uint32(paramsLen))
+	le.PutUint32(h[InputOffSize:], uint32(size))
+	le.PutUint32(h[InputOffHeaderSize:], InputHeaderSize)
+	le.PutUint32(h[InputOffKind:], uint32(in.Kind))
+	le.PutUint32(h[InputOffFlags:], flags)
+	le.PutUint64(h[InputOffNow:], uint64(ms(in.Now)))
+	le.PutUint32(h[InputOffState:], uint32(in.State))
+	le.PutUint32(h[InputOffDesired:], uint32(in.Desired))
+	le.PutUint64(h[InputOffStateSince:], uint64(ms(in.StateSince)))
+	le.PutUint32(h[InputOffPriorExit:], uint32(in.PriorExit))
+	le.PutUint32(h[InputOffTrigger:], uint32(in.Trigger))
+	le.PutUint32(h[InputOffSignal:], uint32(in.Signal))
+	le.PutUint32(h[InputOffPhase:], uint32(in.Phase))
+	le.PutUint64(h[InputOffUptime:], uint64(in.Uptime.Milliseconds()))
+	le.PutUint32(h[InputOffExitCode:], uint32(in.ExitCode))
+	le.PutUint32(h[InputOffProfileOff:], uint32(profileOff))
+	le.PutUint32(h[InputOffProfileLen:], uint32(len(in.Profile)))
+	le.PutUint32(h[InputOffHistoryOff:], uint32(historyOff))
+	le.PutUint32(h[InputOffHistoryCount:], uint32(len(in.History)))
+	le.PutUint32(h[InputOffParamsOff:], uint32(paramsOff))
+	le.PutUint32(h[InputOffParamsLen:], uint32(paramsLen))
 	dst = append(dst, in.Profile...)
 	var rec [HistoryRecordSize]byte
 	for _, r := range in.History {
-		le.PutUint64(rec[0:], uint64(ms(r.Time)))
-		le.PutUint64(rec[8:], uint64(r.Uptime.Milliseconds()))
-		le.PutUint32(rec[16:], uint32(r.ExitCode))
-		le.PutUint32(rec[20:], uint32(r.Signal))
-		le.PutUint32(rec[24:], uint32(r.Trigger))
-		le.PutUint32(rec[28:], uint32(r.Verdict))
+		le.PutUint64(rec[HistoryOffTime:], uint64(ms(r.Time)))
+		le.PutUint64(rec[HistoryOffUptime:], uint64(r.Uptime.Milliseconds()))
+		le.PutUint32(rec[HistoryOffExitCode:], uint32(r.ExitCode))
+		le.PutUint32(rec[HistoryOffSignal:], uint32(r.Signal))
+		le.PutUint32(rec[HistoryOffTrigger:], uint32(r.Trigger))
+		le.PutUint32(rec[HistoryOffVerdict:], uint32(r.Verdict))
 		dst = append(dst, rec[:]...)
 	}
 	for _, p := range in.Params {
@@ -138,6 +138,19 @@ func AppendInput(dst []byte, in *Input) ([]byte, error) {
 	return dst, nil
 }
 
+// cutReason returns reason cut to at most MaxReasonLen bytes, on a character
+// boundary: it drops the character that straddles the limit whole.
+func cutReason(reason string) string {
+	if len(reason) <= MaxReasonLen {
+		return reason
+	}
+	n := MaxReasonLen
+	for n > 0 && !utf8.RuneStart(reason[n]) {
+		n--
+	}
+	return reason[:n]
+}
+
 func malformed(format string, args ...any) error {
 	return fmt.Errorf("hostabi: %w: %s", ErrMalformed, fmt.Sprintf(format, args...))
 }
@@ -158,30 +171,30 @@ func DecodeInput(b []byte) (Input, error) {
 	if len(b) < InputHeaderSize {
 		return in, malformed("input is %d bytes, shorter than the %d-byte header", len(b), InputHeaderSize)
 	}
-	size := le.Uint32(b[0:])
-	hsize := le.Uint32(b[4:])
+	size := le.Uint32(b[InputOffSize:])
+	hsize := le.Uint32(b[InputOffHeaderSize:])
 	if uint64(size) > uint64(len(b)) || size < hsize || hsize < InputHeaderSize {
 		return in, malformed("input sizes: record %d, header %d, buffer %d", size, hsize, len(b))
 	}
 	b = b[:size]
-	in.Kind = Kind(le.Uint32(b[8:]))
-	in.Root = le.Uint32(b[12:])&1 != 0
-	in.Now = fromMS(int64(le.Uint64(b[16:])))
-	in.State = State(le.Uint32(b[24:]))
-	in.Desired = State(le.Uint32(b[28:]))
-	in.StateSince = fromMS(int64(le.Uint64(b[32:])))
-	in.PriorExit = PriorExit(le.Uint32(b[40:]))
-	in.Trigger = Trigger(le.Uint32(b[44:]))
-	in.Signal = int32(le.Uint32(b[48:]))
-	in.Phase = Phase(le.Uint32(b[52:]))
-	in.Uptime = time.Duration(int64(le.Uint64(b[56:]))) * time.Millisecond
-	in.ExitCode = int32(le.Uint32(b[64:]))
-	pOff, pLen := le.Uint32(b[68:]), le.Uint32(b[72:])
+	in.Kind = Kind(le.Uint32(b[InputOffKind:]))
+	in.Root = le.Uint32(b[InputOffFlags:])&InputFlagRoot != 0
+	in.Now = fromMS(int64(le.Uint64(b[InputOffNow:])))
+	in.State = State(le.Uint32(b[InputOffState:]))
+	in.Desired = State(le.Uint32(b[InputOffDesired:]))
+	in.StateSince = fromMS(int64(le.Uint64(b[InputOffStateSince:])))
+	in.PriorExit = PriorExit(le.Uint32(b[InputOffPriorExit:]))
+	in.Trigger = Trigger(le.Uint32(b[InputOffTrigger:]))
+	in.Signal = int32(le.Uint32(b[InputOffSignal:]))
+	in.Phase = Phase(le.Uint32(b[InputOffPhase:]))
+	in.Uptime = time.Duration(int64(le.Uint64(b[InputOffUptime:]))) * time.Millisecond
+	in.ExitCode = int32(le.Uint32(b[InputOffExitCode:]))
+	pOff, pLen := le.Uint32(b[InputOffProfileOff:]), le.Uint32(b[InputOffProfileLen:])
 	if err := span(pOff, pLen, len(b), "profile"); err != nil {
 		return in, err
 	}
 	in.Profile = string(b[pOff : pOff+pLen])
-	hOff, hCount := le.Uint32(b[76:]), le.Uint32(b[80:])
+	hOff, hCount := le.Uint32(b[InputOffHistoryOff:]), le.Uint32(b[InputOffHistoryCount:])
 	if hCount > MaxHistory {
 		return in, malformed("%d history records, more than %d", hCount, MaxHistory)
 	}
@@ -194,15 +207,15 @@ func DecodeInput(b []byte) (Input, error) {
 	for i := range in.History {
 		r := b[hOff+uint32(i)*HistoryRecordSize:]
 		in.History[i] = ExitRecord{
-			Time:     fromMS(int64(le.Uint64(r[0:]))),
-			Uptime:   time.Duration(int64(le.Uint64(r[8:]))) * time.Millisecond,
-			ExitCode: int32(le.Uint32(r[16:])),
-			Signal:   int32(le.Uint32(r[20:])),
-			Trigger:  Trigger(le.Uint32(r[24:])),
-			Verdict:  Action(le.Uint32(r[28:])),
+			Time:     fromMS(int64(le.Uint64(r[HistoryOffTime:]))),
+			Uptime:   time.Duration(int64(le.Uint64(r[HistoryOffUptime:]))) * time.Millisecond,
+			ExitCode: int32(le.Uint32(r[HistoryOffExitCode:])),
+			Signal:   int32(le.Uint32(r[HistoryOffSignal:])),
+			Trigger:  Trigger(le.Uint32(r[HistoryOffTrigger:])),
+			Verdict:  Action(le.Uint32(r[HistoryOffVerdict:])),
 		}
 	}
-	prOff, prLen := le.Uint32(b[84:]), le.Uint32(b[88:])
+	prOff, prLen := le.Uint32(b[InputOffParamsOff:]), le.Uint32(b[InputOffParamsLen:])
 	if err := span(prOff, prLen, len(b), "params"); err != nil {
 		return in, err
 	}
@@ -259,20 +272,20 @@ func decodeParams(b []byte) (Params, error) {
 	return out, nil
 }
 
-// AppendDecision encodes d after dst. Guests call it.
+// AppendDecision encodes d after dst. Guests call it. A reason longer than
+// MaxReasonLen bytes is cut to the last whole character that fits: a cut
+// inside a character would not be UTF-8, and the host would refuse the
+// record.
 func AppendDecision(dst []byte, d *Decision) []byte {
-	reason := d.Reason
-	if len(reason) > MaxReasonLen {
-		reason = reason[:MaxReasonLen]
-	}
+	reason := cutReason(d.Reason)
 	var h [OutputHeaderSize]byte
-	le.PutUint32(h[0:], uint32(OutputHeaderSize+len(reason)))
-	le.PutUint32(h[4:], uint32(d.Action))
-	le.PutUint32(h[8:], uint32(d.State))
-	le.PutUint32(h[12:], uint32(d.Desired))
-	le.PutUint32(h[16:], uint32(d.ExitCode))
-	le.PutUint32(h[20:], uint32(len(reason)))
-	le.PutUint64(h[24:], uint64(d.Delay.Milliseconds()))
+	le.PutUint32(h[OutputOffSize:], uint32(OutputHeaderSize+len(reason)))
+	le.PutUint32(h[OutputOffAction:], uint32(d.Action))
+	le.PutUint32(h[OutputOffState:], uint32(d.State))
+	le.PutUint32(h[OutputOffDesired:], uint32(d.Desired))
+	le.PutUint32(h[OutputOffExitCode:], uint32(d.ExitCode))
+	le.PutUint32(h[OutputOffReasonLen:], uint32(len(reason)))
+	le.PutUint64(h[OutputOffDelay:], uint64(d.Delay.Milliseconds()))
 	dst = append(dst, h[:]...)
 	return append(dst, reason...)
 }
@@ -287,23 +300,23 @@ func DecodeDecision(k Kind, b []byte) (Decision, error) {
 	if len(b) > MaxOutputSize {
 		return d, malformed("decision is %d bytes, more than %d", len(b), MaxOutputSize)
 	}
-	size := le.Uint32(b[0:])
-	rl := le.Uint32(b[20:])
+	size := le.Uint32(b[OutputOffSize:])
+	rl := le.Uint32(b[OutputOffReasonLen:])
 	if rl > MaxReasonLen {
 		return d, malformed("reason is %d bytes, more than %d", rl, MaxReasonLen)
 	}
 	if uint64(size) != uint64(OutputHeaderSize)+uint64(rl) || int(size) > len(b) {
 		return d, malformed("decision size %d does not match its reason length %d (buffer %d bytes)", size, rl, len(b))
 	}
-	delay := int64(le.Uint64(b[24:]))
+	delay := int64(le.Uint64(b[OutputOffDelay:]))
 	if delay < 0 || delay > MaxDelay.Milliseconds() {
 		return d, malformed("delay_ms %d is outside 0..%d", delay, MaxDelay.Milliseconds())
 	}
 	d = Decision{
-		Action:   Action(le.Uint32(b[4:])),
-		State:    State(le.Uint32(b[8:])),
-		Desired:  State(le.Uint32(b[12:])),
-		ExitCode: int32(le.Uint32(b[16:])),
+		Action:   Action(le.Uint32(b[OutputOffAction:])),
+		State:    State(le.Uint32(b[OutputOffState:])),
+		Desired:  State(le.Uint32(b[OutputOffDesired:])),
+		ExitCode: int32(le.Uint32(b[OutputOffExitCode:])),
 		Delay:    time.Duration(delay) * time.Millisecond,
 	}
 	reason := b[OutputHeaderSize : OutputHeaderSize+rl]

@@ -19,6 +19,7 @@ import (
 var now = time.Date(2026, 11, 25, 21, 0, 0, 0, time.UTC)
 
 func TestInputRoundTrip(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		in   hostabi.Input
@@ -44,6 +45,7 @@ func TestInputRoundTrip(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			b, err := hostabi.AppendInput([]byte("prefix"), &c.in)
 			require.NoError(t, err)
 			require.Equal(t, "prefix", string(b[:6]), "AppendInput appends")
@@ -96,6 +98,7 @@ func randomInput(r *rand.Rand) hostabi.Input {
 }
 
 func TestInputRoundTripProperty(t *testing.T) {
+	t.Parallel()
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range 2000 {
 		in := randomInput(r)
@@ -108,6 +111,7 @@ func TestInputRoundTripProperty(t *testing.T) {
 }
 
 func TestAppendInputRefusesWhatTheABICannotCarry(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		in   hostabi.Input
@@ -120,6 +124,7 @@ func TestAppendInputRefusesWhatTheABICannotCarry(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			_, err := hostabi.AppendInput(nil, &c.in)
 			assert.ErrorContains(t, err, c.want)
 		})
@@ -127,6 +132,7 @@ func TestAppendInputRefusesWhatTheABICannotCarry(t *testing.T) {
 }
 
 func TestDecodeInputRejectsMalformed(t *testing.T) {
+	t.Parallel()
 	good, err := hostabi.AppendInput(nil, &hostabi.Input{Kind: hostabi.KindExit, Profile: "coder",
 		History: []hostabi.ExitRecord{{ExitCode: 1}}, Params: hostabi.Params{{Key: "k", Type: hostabi.ParamBool, Bool: true}}})
 	require.NoError(t, err)
@@ -154,6 +160,7 @@ func TestDecodeInputRejectsMalformed(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			_, err := hostabi.DecodeInput(c.b)
 			require.ErrorIs(t, err, hostabi.ErrMalformed)
 			assert.ErrorContains(t, err, c.want)
@@ -162,6 +169,7 @@ func TestDecodeInputRejectsMalformed(t *testing.T) {
 }
 
 func TestDecisionRoundTrip(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		kind hostabi.Kind
@@ -176,6 +184,7 @@ func TestDecisionRoundTrip(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			b := hostabi.AppendDecision(nil, &c.d)
 			got, err := hostabi.DecodeDecision(c.kind, b)
 			require.NoError(t, err)
@@ -184,7 +193,36 @@ func TestDecisionRoundTrip(t *testing.T) {
 	}
 }
 
+// A reason longer than MaxReasonLen is cut on a character boundary, never
+// inside a character: a cut character would make the record invalid UTF-8,
+// and the host would discard the policy's answer.
+func TestAppendDecisionCutsReasonOnCharacterBoundary(t *testing.T) {
+	t.Parallel()
+	ascii := strings.Repeat("a", hostabi.MaxReasonLen-1)
+	cases := []struct {
+		name, reason, want string
+	}{
+		{"fits exactly", strings.Repeat("a", hostabi.MaxReasonLen), strings.Repeat("a", hostabi.MaxReasonLen)},
+		{"ascii cut", strings.Repeat("a", hostabi.MaxReasonLen+5), strings.Repeat("a", hostabi.MaxReasonLen)},
+		{"two-byte character across the limit", ascii + "é", ascii},
+		{"two-byte character ends at the limit", strings.Repeat("a", hostabi.MaxReasonLen-2) + "éz", strings.Repeat("a", hostabi.MaxReasonLen-2) + "é"},
+		{"three-byte character across the limit", ascii + "€", ascii},
+		{"four-byte character across the limit", strings.Repeat("a", hostabi.MaxReasonLen-2) + "𝄞", strings.Repeat("a", hostabi.MaxReasonLen-2)},
+		{"multi-byte only", strings.Repeat("€", 100), strings.Repeat("€", hostabi.MaxReasonLen/3)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			d := hostabi.Decision{Action: hostabi.ActionStop, Reason: c.reason}
+			got, err := hostabi.DecodeDecision(hostabi.KindExit, hostabi.AppendDecision(nil, &d))
+			require.NoError(t, err)
+			assert.Equal(t, c.want, got.Reason)
+		})
+	}
+}
+
 func TestDecodeDecisionRejectsEachField(t *testing.T) {
+	t.Parallel()
 	enc := func(d hostabi.Decision) []byte { return hostabi.AppendDecision(nil, &d) }
 	set := func(b []byte, off int, v uint32) []byte {
 		b = bytes.Clone(b)
@@ -227,6 +265,7 @@ func TestDecodeDecisionRejectsEachField(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			_, err := hostabi.DecodeDecision(c.kind, c.b)
 			require.Error(t, err)
 			assert.True(t, errors.Is(err, hostabi.ErrMalformed), "%v wraps ErrMalformed", err)
@@ -236,6 +275,7 @@ func TestDecodeDecisionRejectsEachField(t *testing.T) {
 }
 
 func TestVersionPacking(t *testing.T) {
+	t.Parallel()
 	v := hostabi.Version(hostabi.VersionMajor, 7)
 	assert.Equal(t, uint32(0x00010007), v)
 	major, minor := hostabi.SplitVersion(v)

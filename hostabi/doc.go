@@ -84,7 +84,8 @@
 // # Records
 //
 // Input record (every kind uses the same layout; fields a kind does not use
-// are zero). Offsets are from the start of the record.
+// are zero). Offsets are from the start of the record; the constants
+// InputOff*, HistoryOff* and OutputOff* name them.
 //
 //	off  type  field
 //	0    u32   size           bytes in the whole record (header + variable parts)

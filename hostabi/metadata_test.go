@@ -11,6 +11,7 @@ import (
 )
 
 func TestParseMetadata(t *testing.T) {
+	t.Parallel()
 	m, err := hostabi.ParseMetadata([]byte("# the default policy\nname=default\n version = 1.0.0 \n\ndecisions=boot, shutdown,exit,boot\nauthor=ops team\n"))
 	require.NoError(t, err)
 	assert.Equal(t, "default", m.Name)
@@ -30,6 +31,7 @@ func TestParseMetadata(t *testing.T) {
 }
 
 func TestParseMetadataRejects(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, text, want string
 	}{
@@ -47,6 +49,7 @@ func TestParseMetadataRejects(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			_, err := hostabi.ParseMetadata([]byte(c.text))
 			require.ErrorIs(t, err, hostabi.ErrMalformed)
 			assert.ErrorContains(t, err, c.want)

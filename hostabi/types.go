@@ -37,6 +37,58 @@ const (
 	MaxProfileNameSize = 251
 )
 
+// Offsets of the input record's fixed header (the table "Input record" in
+// the package doc). The header is InputHeaderSize bytes; the variable parts
+// follow it.
+const (
+	InputOffSize         = 0  // u32: bytes in the whole record
+	InputOffHeaderSize   = 4  // u32: bytes in the fixed header
+	InputOffKind         = 8  // u32
+	InputOffFlags        = 12 // u32: InputFlagRoot
+	InputOffNow          = 16 // i64: Unix milliseconds
+	InputOffState        = 24 // u32
+	InputOffDesired      = 28 // u32
+	InputOffStateSince   = 32 // i64: Unix milliseconds
+	InputOffPriorExit    = 40 // u32
+	InputOffTrigger      = 44 // u32
+	InputOffSignal       = 48 // i32
+	InputOffPhase        = 52 // u32
+	InputOffUptime       = 56 // i64: milliseconds
+	InputOffExitCode     = 64 // i32
+	InputOffProfileOff   = 68 // u32
+	InputOffProfileLen   = 72 // u32
+	InputOffHistoryOff   = 76 // u32
+	InputOffHistoryCount = 80 // u32
+	InputOffParamsOff    = 84 // u32
+	InputOffParamsLen    = 88 // u32
+	InputOffReserved     = 92 // u32: zero
+)
+
+// InputFlagRoot is the bit of the input's flags set for the root profile.
+const InputFlagRoot = 1
+
+// Offsets of an exit history record's fields (HistoryRecordSize bytes).
+const (
+	HistoryOffTime     = 0  // i64: Unix milliseconds
+	HistoryOffUptime   = 8  // i64: milliseconds
+	HistoryOffExitCode = 16 // i32
+	HistoryOffSignal   = 20 // i32
+	HistoryOffTrigger  = 24 // u32
+	HistoryOffVerdict  = 28 // u32
+)
+
+// Offsets of the decision record's fixed header (OutputHeaderSize bytes);
+// the reason follows it.
+const (
+	OutputOffSize      = 0  // u32: OutputHeaderSize + reason length
+	OutputOffAction    = 4  // u32
+	OutputOffState     = 8  // u32
+	OutputOffDesired   = 12 // u32
+	OutputOffExitCode  = 16 // i32
+	OutputOffReasonLen = 20 // u32
+	OutputOffDelay     = 24 // i64: milliseconds
+)
+
 // Version packs a major and minor version the way hermes_abi_version returns it.
 func Version(major, minor uint16) uint32 { return uint32(major)<<16 | uint32(minor) }
 

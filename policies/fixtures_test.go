@@ -205,6 +205,7 @@ func loadFixtures(t *testing.T, path string) *fixtureFile {
 // TestFixtures runs every shipped policy's fixtures through its module and,
 // for the default policy, through the native fallback as well.
 func TestFixtures(t *testing.T) {
+	t.Parallel()
 	crashloop := filepath.Join(t.TempDir(), "crashloop.wasm")
 	require.NoError(t, build.Build(context.Background(), "examples/crashloop", crashloop))
 	modules := map[string]string{
@@ -222,6 +223,7 @@ func TestFixtures(t *testing.T) {
 		}
 		files++
 		t.Run(path, func(t *testing.T) {
+			t.Parallel()
 			f := loadFixtures(t, path)
 			policy := filepath.Clean(filepath.Join(filepath.Dir(path), f.Policy))
 			wasmPath, ok := modules[policy]
@@ -254,6 +256,7 @@ func TestFixtures(t *testing.T) {
 // TestScaffoldFixturesPass checks that a new policy from Scaffold passes its
 // own fixtures as written.
 func TestScaffoldFixturesPass(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "mine")
 	require.NoError(t, build.Scaffold(dir))
 	out := filepath.Join(t.TempDir(), "mine.wasm")
@@ -275,8 +278,10 @@ func TestScaffoldFixturesPass(t *testing.T) {
 // TestAssemblyScriptMemoryStaysFlat makes many decisions on one instance:
 // the SDK releases each decision's memory at the next, so memory never grows.
 func TestAssemblyScriptMemoryStaysFlat(t *testing.T) {
+	t.Parallel()
 	for _, path := range assemblyScriptModules {
 		t.Run(path, func(t *testing.T) {
+			t.Parallel()
 			wasm, err := os.ReadFile(path)
 			require.NoError(t, err)
 			m := instantiate(t, wasm)
@@ -295,55 +300,6 @@ func TestAssemblyScriptMemoryStaysFlat(t *testing.T) {
 			assert.Equal(t, size, m.mod.Memory().Size(), "memory grew over 5000 decisions")
 		})
 	}
-}
-
-// TestDefaultAgreesWithFallback compares the default module and the native
-// fallback over a grid of the inputs each decision reads, values outside the
-// named ranges included.
-func TestDefaultAgreesWithFallback(t *testing.T) {
-	m := instantiate(t, Default)
-	states := []hostabi.State{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 1 << 31}
-	multiplex := []hostabi.Params{nil,
-		{{Key: "multiplex_profiles", Type: hostabi.ParamBool, Bool: true}},
-		{{Key: "multiplex_profiles", Type: hostabi.ParamBool, Bool: false}},
-		{{Key: "a", Type: hostabi.ParamString, Str: "x"}, {Key: "multiplex_profiles", Type: hostabi.ParamInt, Int: 1}},
-		{{Key: "multiplex_profile", Type: hostabi.ParamBool, Bool: true}, {Key: "multiplex_profiles.x", Type: hostabi.ParamBool, Bool: true}},
-	}
-	codes := []int32{0, 1, 2, 77, 78, 79, 125, 126, 127, 128, 137, 255, 256, -1, -78, 1<<31 - 1, -1 << 31}
-	signals := []int32{0, 1, 2, 9, 15, 64, -1, 1<<31 - 1, -1 << 31}
-	var inputs []hostabi.Input
-	for _, root := range []bool{false, true} {
-		profile := "coder"
-		if root {
-			profile = "default"
-		}
-		for _, st := range states {
-			for _, de := range states {
-				for _, ps := range multiplex {
-					inputs = append(inputs, hostabi.Input{Kind: hostabi.KindBoot, Profile: profile, Root: root, State: st, Desired: de, Params: ps})
-				}
-			}
-		}
-		for tr := hostabi.Trigger(0); tr <= 5; tr++ {
-			for _, sig := range signals {
-				for ph := hostabi.Phase(0); ph <= 5; ph++ {
-					inputs = append(inputs, hostabi.Input{Kind: hostabi.KindShutdown, Profile: profile, Root: root, Trigger: tr, Signal: sig, Phase: ph, State: hostabi.StateRunning})
-				}
-			}
-		}
-		for _, code := range codes {
-			for _, sig := range signals {
-				inputs = append(inputs, hostabi.Input{Kind: hostabi.KindExit, Profile: profile, Root: root, ExitCode: code, Signal: sig, Uptime: time.Minute})
-			}
-		}
-	}
-	for _, in := range inputs {
-		got, err := m.call(&in)
-		require.NoError(t, err, "%+v", in)
-		want := fallback.Decide(&in)
-		require.Equal(t, want, got, "input %+v", in)
-	}
-	t.Logf("%d inputs agree", len(inputs))
 }
 
 // BenchmarkDecision measures one decision on a warm instance of each

@@ -6,11 +6,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
 	"github.com/hermes-supervisor/hermes-supervisor/policy/build"
 )
 
@@ -26,12 +28,8 @@ var assemblyScriptModules = map[string]string{
 // TestAssemblyScriptModulesReproducible rebuilds every AssemblyScript module
 // from source with the pinned compiler and requires the committed bytes.
 func TestAssemblyScriptModulesReproducible(t *testing.T) {
-	if _, err := os.Stat("node_modules/assemblyscript/bin/asc.js"); err != nil {
-		t.Fatalf("the pinned AssemblyScript compiler is not installed; run: npm ci --prefix policies")
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Fatalf("node is not installed; on Debian: apt-get install -y nodejs npm, then npm ci --prefix policies")
-	}
+	t.Parallel()
+	requireCompiler(t)
 	var pinned, installed struct {
 		Version         string
 		DevDependencies map[string]string
@@ -54,6 +52,47 @@ func TestAssemblyScriptModulesReproducible(t *testing.T) {
 	}
 }
 
+// requireCompiler fails t, saying what to install, when the pinned
+// AssemblyScript compiler cannot run.
+func requireCompiler(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat("node_modules/assemblyscript/bin/asc.js"); err != nil {
+		t.Fatalf("the pinned AssemblyScript compiler is not installed; run: npm ci --prefix policies")
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Fatalf("node is not installed; on Debian: apt-get install -y nodejs npm, then npm ci --prefix policies")
+	}
+}
+
+// TestAssemblyScriptSDKCutsReasonOnCharacterBoundary builds a policy whose
+// reasons pass the ABI's 256 bytes with a multi-byte character across the
+// limit: the SDK keeps whole characters only, so the host accepts them.
+func TestAssemblyScriptSDKCutsReasonOnCharacterBoundary(t *testing.T) {
+	t.Parallel()
+	requireCompiler(t)
+	out := filepath.Join(t.TempDir(), "longreason.wasm")
+	// The flags of build.sh.
+	cmd := exec.Command("node", "node_modules/assemblyscript/bin/asc.js", "testdata/longreason.ts", "-o", out,
+		"--runtime", "stub", "--use", "abort=", "-Oz", "--noAssert")
+	msg, err := cmd.CombinedOutput()
+	require.NoError(t, err, "asc: %s", msg)
+	wasm, err := os.ReadFile(out)
+	require.NoError(t, err)
+	m := instantiate(t, wasm)
+	for _, c := range []struct {
+		kind hostabi.Kind
+		want string
+	}{
+		{hostabi.KindBoot, strings.Repeat("a", 255)},     // "é" (2 bytes) from byte 255 dropped
+		{hostabi.KindShutdown, strings.Repeat("a", 254)}, // "€" (3 bytes) from byte 254 dropped
+		{hostabi.KindExit, strings.Repeat("a", 253)},     // U+1D11E (4 bytes) from byte 253 dropped
+	} {
+		d, err := m.call(&hostabi.Input{Kind: c.kind, Profile: "coder"})
+		require.NoError(t, err, "%s: the host refused the record", c.kind)
+		assert.Equal(t, c.want, d.Reason, "%s", c.kind)
+	}
+}
+
 func readJSON(t *testing.T, path string, v any) {
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
@@ -61,12 +100,14 @@ func readJSON(t *testing.T, path string, v any) {
 }
 
 func TestAssemblyScriptModulesSelfContained(t *testing.T) {
+	t.Parallel()
 	assert.LessOrEqual(t, len(Default), maxDefaultSize, "the default module outgrew its budget")
 	committed, err := os.ReadFile("default/default.wasm")
 	require.NoError(t, err)
 	assert.Equal(t, committed, Default, "the embedded module is default/default.wasm")
 	for _, path := range assemblyScriptModules {
 		t.Run(path, func(t *testing.T) {
+			t.Parallel()
 			b, err := os.ReadFile(path)
 			require.NoError(t, err)
 			imports, _, err := build.Interface(b)
@@ -78,6 +119,7 @@ func TestAssemblyScriptModulesSelfContained(t *testing.T) {
 }
 
 func TestDefaultFixturesEmbedded(t *testing.T) {
+	t.Parallel()
 	b, err := DefaultFixtures.ReadFile("default/fixtures/default.toml")
 	require.NoError(t, err)
 	assert.Contains(t, string(b), "[[scenario]]")

@@ -4,8 +4,6 @@ import (
 	"os"
 	"testing"
 
-	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
-	"github.com/hermes-supervisor/hermes-supervisor/policy/fallback"
 	"github.com/hermes-supervisor/hermes-supervisor/policy/internal/bench"
 )
 
@@ -18,15 +16,7 @@ func BenchmarkDecideWarm(b *testing.B) {
 }
 
 // BenchmarkDecideNative is the floor: the same decision by the native fallback.
-func BenchmarkDecideNative(b *testing.B) {
-	in := bench.Input()
-	b.ReportAllocs()
-	for b.Loop() {
-		if d := fallback.Decide(in); d.State != hostabi.StateRunning {
-			b.Fatal(d)
-		}
-	}
-}
+func BenchmarkDecideNative(b *testing.B) { bench.DecideNative(b) }
 
 // BenchmarkFirstDecision: Open plus one decision in a fresh engine, with no
 // compilation cache and with a warm one.

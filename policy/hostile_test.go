@@ -41,9 +41,11 @@ var hostile = []struct {
 }
 
 func TestHostileModulesYieldTheLoggedFallback(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, h := range hostile {
 		t.Run(h.name, func(t *testing.T) {
+			t.Parallel()
 			path := module(t, "hostile", h.name)
 			log, logs := newLogger()
 			e, err := policy.Open(ctx, policy.Options{Module: path, Logger: log, Timeout: h.timeout})
@@ -77,11 +79,13 @@ func TestHostileModulesYieldTheLoggedFallback(t *testing.T) {
 }
 
 func TestOnErrorFail(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, h := range hostile {
 		t.Run(h.name, func(t *testing.T) {
+			t.Parallel()
 			path := module(t, "hostile", h.name)
-			e, err := policy.Open(ctx, policy.Options{Module: path, OnError: "fail", Timeout: h.timeout})
+			e, err := policy.Open(ctx, policy.Options{Module: path, OnError: policy.OnErrorFail, Timeout: h.timeout})
 			if h.load {
 				require.ErrorIs(t, err, policy.ErrModule)
 				assert.Contains(t, err.Error(), path)
@@ -113,6 +117,7 @@ func cacheFiles(t *testing.T, dir string) []string {
 }
 
 func TestCompilationCacheHeals(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := module(t, "modules", "counter")
 	damage := map[string]func(t *testing.T, file string){
@@ -133,10 +138,11 @@ func TestCompilationCacheHeals(t *testing.T) {
 	}
 	for name, spoil := range damage {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			cache := filepath.Join(t.TempDir(), "cache")
 			open := func() (*policy.Engine, *logBuffer) {
 				log, logs := newLogger()
-				e, err := policy.Open(ctx, policy.Options{Module: path, CacheDir: cache, Logger: log, OnError: "fail"})
+				e, err := policy.Open(ctx, policy.Options{Module: path, CacheDir: cache, Logger: log, OnError: policy.OnErrorFail})
 				require.NoError(t, err)
 				res, err := e.Decide(ctx, exitInput(1))
 				require.NoError(t, err)
@@ -163,11 +169,12 @@ func TestCompilationCacheHeals(t *testing.T) {
 }
 
 func TestCompilationCacheUnusable(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	file := filepath.Join(t.TempDir(), "file")
 	require.NoError(t, os.WriteFile(file, nil, 0o644))
 	log, logs := newLogger()
-	e, err := policy.Open(ctx, policy.Options{Module: module(t, "modules", "counter"), CacheDir: filepath.Join(file, "cache"), Logger: log, OnError: "fail"})
+	e, err := policy.Open(ctx, policy.Options{Module: module(t, "modules", "counter"), CacheDir: filepath.Join(file, "cache"), Logger: log, OnError: policy.OnErrorFail})
 	require.NoError(t, err)
 	defer e.Close(ctx)
 	res, err := e.Decide(ctx, exitInput(1))

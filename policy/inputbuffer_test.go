@@ -24,8 +24,9 @@ func padded(n int) *hostabi.Input {
 // buffer before its first decision and again only for a larger input; every
 // decision is written into that buffer.
 func TestInputBufferAskedOncePerInstance(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	e, err := policy.Open(ctx, policy.Options{Module: module(t, "modules", "buffer"), OnError: "fail"})
+	e, err := policy.Open(ctx, policy.Options{Module: module(t, "modules", "buffer"), OnError: policy.OnErrorFail})
 	require.NoError(t, err)
 	defer e.Close(ctx)
 	steps := []struct {
@@ -52,8 +53,9 @@ func TestInputBufferAskedOncePerInstance(t *testing.T) {
 // TestDefaultModuleGrowsItsInputBuffer: the embedded default module keeps
 // answering like the fallback across inputs that make it replace its buffer.
 func TestDefaultModuleGrowsItsInputBuffer(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	e, err := policy.Open(ctx, policy.Options{OnError: "fail"})
+	e, err := policy.Open(ctx, policy.Options{OnError: policy.OnErrorFail})
 	require.NoError(t, err)
 	defer e.Close(ctx)
 	for _, n := range []int{0, 12000, 0, hostabi.MaxParamsSize - 12, 100, 0} {

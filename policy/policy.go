@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -29,6 +30,7 @@ import (
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
 	"github.com/hermes-supervisor/hermes-supervisor/policies"
 	"github.com/hermes-supervisor/hermes-supervisor/policy/fallback"
+	"github.com/hermes-supervisor/hermes-supervisor/policy/internal/fuel"
 )
 
 // Defaults of Options.
@@ -62,14 +64,30 @@ var (
 	ErrNoModule = errors.New("no policy module")
 )
 
+// OnError says what a module's failure leads to.
+type OnError string
+
+const (
+	// OnErrorFallback: the native fallback decides in the module's place,
+	// and the failure is logged. The default.
+	OnErrorFallback OnError = "fallback"
+	// OnErrorFail: the failure is an error (wrapping ErrModule) from Open
+	// or Decide; the caller decides what to do, e.g. FallbackResult.
+	OnErrorFail OnError = "fail"
+)
+
 // Options configure an Engine. The zero value of each field means its default.
 type Options struct {
-	Module      string        // path of a .wasm file; "" = the embedded default module
-	Wasm        []byte        // the module's bytes, when the caller already holds them (Module then only names it)
+	Module string // path of a .wasm file; "" = the embedded default module
+	Wasm   []byte // the module's bytes, when the caller already holds them (Module then only names it)
+	// Read reads the module file named by Module; nil = ReadModule. A
+	// caller that must not follow what a less trusted user could plant
+	// (a module on the gateway user's volume, read by root) brings its own.
+	Read        func(path string) ([]byte, error)
 	SHA256      string        // optional pin of the module (64 hex digits), checked before compiling
 	Timeout     time.Duration // per decision; default 100ms
 	MemoryLimit uint64        // bytes of linear memory; default 16 MiB, rounded down to 64 KiB pages
-	OnError     string        // "fallback" (default) or "fail"
+	OnError     OnError       // OnErrorFallback (default) or OnErrorFail
 	CacheDir    string        // on-disk compilation cache; "" = none
 	Params      hostabi.Params
 	Logger      *slog.Logger // where failures and fallback reasons are logged; nil = slog.Default()
@@ -85,6 +103,11 @@ type Result struct {
 	// not be loaded, trapped, ran out of time or answered nonsense), not
 	// because it declined or does not make decisions of this kind.
 	Failed bool
+	// Digest is the sha256 (hex) of the module whose answer this is (see
+	// DecidedBy): set when the module answered, declined or does not make
+	// this kind of decision; empty when it failed, or when no engine
+	// answered (FallbackResult).
+	Digest string
 }
 
 // FallbackIdentity names the native fallback where a policy is named.
@@ -102,6 +125,28 @@ func (r Result) DecidedBy() string {
 	return r.Policy
 }
 
+// FallbackResult is the native fallback's answer to in when no module could
+// answer: the engine could not be opened, or Decide returned an error (with
+// OnErrorFail). The Result is marked Failed and names FallbackIdentity as
+// its policy; reason (nil reads "no policy engine") says why. in.Params are
+// used as they are: set them to the policy's parameters first.
+//
+// Engine uses the same answer when a module fails under OnErrorFallback,
+// naming the module it asked.
+func FallbackResult(in *hostabi.Input, reason error) Result {
+	text := "no policy engine"
+	if reason != nil {
+		text = reason.Error()
+	}
+	return nativeResult(in, FallbackIdentity, text, true)
+}
+
+// nativeResult is the native fallback's answer to in, for the module named
+// policy (which failed when failed is set).
+func nativeResult(in *hostabi.Input, policy, reason string, failed bool) Result {
+	return Result{Decision: fallback.Decide(in), Policy: policy, Fallback: true, FallbackReason: reason, Failed: failed}
+}
+
 // Engine makes decisions with one module. It holds one instance of the
 // module and reuses it across decisions; an instance that failed is thrown
 // away and the next decision gets a fresh one. Decide may be called from
@@ -117,6 +162,11 @@ type Engine struct {
 	cache    wazero.CompilationCache
 	compiled wazero.CompiledModule
 	hasInit  bool
+	// bounded: the module is the embedded default, metered (package fuel):
+	// it runs in a runtime without termination checks and without the
+	// watchdog, each call bounded by budget (fuelBudget) instead.
+	bounded  bool
+	budget   int32
 	meta     hostabi.Metadata
 	abi      uint32
 	identity string
@@ -133,6 +183,8 @@ type instance struct {
 	mod           api.Module
 	mem           api.Memory
 	alloc, decide api.Function
+	fuel          api.MutableGlobal // the counter of a bounded module; nil otherwise
+	budget        int32             // what refuel sets it to
 	stack         [3]uint64
 	// The input buffer hermes_alloc handed out: the module keeps it for the
 	// instance's life, so it is asked once, and again only for a larger input.
@@ -149,7 +201,7 @@ const minInputBuffer = 4 << 10
 // Invalid options (a malformed pin, an unknown on_error) are always an
 // error. A module that cannot be loaded (unreadable, pin mismatch, invalid
 // wasm, forbidden import, missing export, foreign ABI major, bad metadata)
-// is an error wrapping ErrModule when OnError is "fail"; otherwise Open logs
+// is an error wrapping ErrModule with OnErrorFail; otherwise Open logs
 // why and returns an engine that decides everything with the fallback
 // (LoadError tells). A broken compilation cache is never an error: it is
 // cleared, and the module compiled without it.
@@ -165,10 +217,10 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 	}
 	switch o.OnError {
 	case "":
-		o.OnError = "fallback"
-	case "fallback", "fail":
+		o.OnError = OnErrorFallback
+	case OnErrorFallback, OnErrorFail:
 	default:
-		return nil, fmt.Errorf("policy: on_error %q: want \"fallback\" or \"fail\"", o.OnError)
+		return nil, fmt.Errorf("policy: on_error %q: want %q or %q", o.OnError, OnErrorFallback, OnErrorFail)
 	}
 	o.SHA256 = strings.ToLower(strings.TrimSpace(o.SHA256))
 	if o.SHA256 != "" {
@@ -183,12 +235,19 @@ func Open(ctx context.Context, o Options) (*Engine, error) {
 	if e.source == "" {
 		e.source = EmbeddedSource
 	}
-	if err := e.load(ctx); err != nil {
+	err := e.load(ctx)
+	if e.size >= releaseAfterOpen {
+		// Reading, validating and compiling (or loading from the cache) a
+		// large module leaves megabytes of garbage the process would hold
+		// for its whole life: a long-lived supervisor gives it back now.
+		debug.FreeOSMemory()
+	}
+	if err != nil {
 		e.loadErr = fmt.Errorf("%w: %s: %w", ErrModule, e.source, err)
 		if e.identity == "" {
 			e.identity = sourceName(e.source) + "@" + short(e.digest)
 		}
-		if o.OnError == "fail" {
+		if o.OnError == OnErrorFail {
 			e.Close(ctx)
 			return nil, fmt.Errorf("policy: %w", e.loadErr)
 		}
@@ -232,6 +291,11 @@ func ReadModule(path string) ([]byte, error) {
 	return b, nil
 }
 
+// releaseAfterOpen is the module size from which Open returns the garbage
+// of loading to the operating system (a Go-built module is 2-3 MB; the
+// embedded default, 6 KB, leaves too little to pay for a collection).
+const releaseAfterOpen = 1 << 20
+
 func sourceName(src string) string {
 	if src == EmbeddedSource {
 		return "default"
@@ -253,7 +317,11 @@ func (e *Engine) load(ctx context.Context) error {
 	switch {
 	case wasm != nil:
 	case e.opts.Module != "":
-		b, err := ReadModule(e.opts.Module)
+		read := e.opts.Read
+		if read == nil {
+			read = ReadModule
+		}
+		b, err := read(e.opts.Module)
 		if err != nil {
 			return err
 		}
@@ -269,6 +337,16 @@ func (e *Engine) load(ctx context.Context) error {
 	e.size = len(wasm)
 	if e.opts.SHA256 != "" && e.opts.SHA256 != e.digest {
 		return fmt.Errorf("%w: pinned %s, file has %s", ErrDigest, e.opts.SHA256, e.digest)
+	}
+	if e.digest == embeddedDigest() {
+		// Our own module, held to the native table by the differential
+		// test: metered, it cannot spin, and needs no per-call watcher.
+		metered, err := fuel.Meter(wasm, fuelBudget)
+		if err != nil {
+			e.log.Warn("policy: the embedded default module cannot be metered; running it with termination checks", "error", err.Error())
+		} else {
+			wasm, e.bounded, e.budget = metered, true, fuelBudget
+		}
 	}
 	if err := e.compile(ctx, wasm); err != nil {
 		return err
@@ -338,7 +416,10 @@ func (e *Engine) compileNoCache(ctx context.Context, wasm []byte) error {
 
 func (e *Engine) newRuntime(ctx context.Context, cache wazero.CompilationCache) wazero.Runtime {
 	cfg := wazero.NewRuntimeConfig().
-		WithCloseOnContextDone(true). // without it a spinning guest ignores its deadline
+		// Without it a spinning guest ignores its deadline. It costs a
+		// goroutine per call and a check at every loop header: a bounded
+		// module does without.
+		WithCloseOnContextDone(!e.bounded).
 		WithMemoryLimitPages(uint32(e.opts.MemoryLimit >> 16))
 	if cache != nil {
 		cfg = cfg.WithCompilationCache(cache)
@@ -361,18 +442,63 @@ func (e *Engine) instantiate(ctx context.Context) (*instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("instantiate: %w", callError(ctx, err, e.initTimeout()))
 	}
-	if e.hasInit {
-		if _, err := mod.ExportedFunction("_initialize").Call(ctx); err != nil {
-			mod.Close(context.Background())
-			return nil, fmt.Errorf("_initialize: %w", callError(ctx, err, e.initTimeout()))
-		}
-	}
-	return &instance{
+	inst := &instance{
 		mod:    mod,
 		mem:    mod.ExportedMemory(hostabi.ExportMemory),
 		alloc:  mod.ExportedFunction(hostabi.ExportAlloc),
 		decide: mod.ExportedFunction(hostabi.ExportDecide),
-	}, nil
+	}
+	if e.bounded {
+		inst.fuel, inst.budget = mod.ExportedGlobal(fuel.Export).(api.MutableGlobal), e.budget
+	}
+	if e.hasInit {
+		inst.refuel()
+		if _, err := mod.ExportedFunction("_initialize").Call(ctx); err != nil {
+			mod.Close(context.Background())
+			return nil, fmt.Errorf("_initialize: %w", inst.callError(ctx, err, e.initTimeout()))
+		}
+	}
+	return inst, nil
+}
+
+// fuelBudget bounds one call into a bounded module: loop turns plus
+// function calls. The embedded default spends about fifty on an ordinary
+// decision and under ten thousand on the largest input the ABI carries
+// (TestDefaultModuleFuel); a unit costs it tens of nanoseconds at most, so
+// the budget stops a broken build of it within milliseconds.
+const fuelBudget = 1 << 18
+
+// refuel gives a bounded instance its budget for the next call.
+func (inst *instance) refuel() {
+	if inst.fuel != nil {
+		inst.fuel.Set(uint64(inst.budget))
+	}
+}
+
+// callError says what happened when a call into the instance failed: a
+// bounded instance that spent its budget, or a deadline that passed.
+func (inst *instance) callError(ctx context.Context, err error, limit time.Duration) error {
+	if inst.fuel != nil && inst.fuel.Get() == 0 {
+		return fmt.Errorf("spent its budget of %d loop turns and calls: %w", inst.budget, err)
+	}
+	return callError(ctx, err, limit)
+}
+
+var embedded struct {
+	once   sync.Once
+	digest string
+}
+
+// embeddedDigest is the sha256 of the embedded default module (package
+// policies; not Default, which tests may swap).
+func embeddedDigest() string {
+	embedded.once.Do(func() {
+		if policies.Default != nil {
+			sum := sha256.Sum256(policies.Default)
+			embedded.digest = hex.EncodeToString(sum[:])
+		}
+	})
+	return embedded.digest
 }
 
 // readIdentity asks the fresh instance for its ABI version and metadata.
@@ -380,17 +506,19 @@ func (e *Engine) readIdentity(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, e.opts.Timeout)
 	defer cancel()
 	mod := e.inst.mod
+	e.inst.refuel()
 	v, err := mod.ExportedFunction(hostabi.ExportABIVersion).Call(ctx)
 	if err != nil {
-		return fmt.Errorf("%s: %w", hostabi.ExportABIVersion, callError(ctx, err, e.opts.Timeout))
+		return fmt.Errorf("%s: %w", hostabi.ExportABIVersion, e.inst.callError(ctx, err, e.opts.Timeout))
 	}
 	e.abi = uint32(v[0])
 	if major, minor := hostabi.SplitVersion(e.abi); major != hostabi.VersionMajor {
 		return fmt.Errorf("%w: module speaks ABI %d.%d, this host speaks ABI major %d", ErrABI, major, minor, hostabi.VersionMajor)
 	}
+	e.inst.refuel()
 	r, err := mod.ExportedFunction(hostabi.ExportMetadata).Call(ctx)
 	if err != nil {
-		return fmt.Errorf("%s: %w", hostabi.ExportMetadata, callError(ctx, err, e.opts.Timeout))
+		return fmt.Errorf("%s: %w", hostabi.ExportMetadata, e.inst.callError(ctx, err, e.opts.Timeout))
 	}
 	ptr, n := uint32(r[0]>>32), uint32(r[0])
 	if n > hostabi.MaxMetadataSize {
@@ -432,8 +560,8 @@ func (e *Engine) LoadError() error { return e.loadErr }
 // The answer comes from the module, or from the native fallback when the
 // module does not make decisions of this kind, declines, or fails. A failure
 // is logged (naming the module and what went wrong) and the instance thrown
-// away; with OnError "fail" it is returned as an error wrapping ErrModule
-// instead of a fallback answer.
+// away; with OnErrorFail it is returned as an error wrapping ErrModule
+// instead of a fallback answer (FallbackResult makes that answer).
 func (e *Engine) Decide(ctx context.Context, in *hostabi.Input) (Result, error) {
 	if in.Kind < hostabi.KindBoot || in.Kind > hostabi.KindExit {
 		return Result{}, fmt.Errorf("policy: decision kind %d is not boot, shutdown or exit", uint32(in.Kind))
@@ -463,6 +591,7 @@ func (e *Engine) Decide(ctx context.Context, in *hostabi.Input) (Result, error) 
 		return e.fallback(res, &input, fmt.Sprintf("module %s declined the %s decision", e.identity, input.Kind), nil)
 	}
 	res.Decision = d
+	res.Digest = e.digest
 	return res, nil
 }
 
@@ -470,18 +599,16 @@ func (e *Engine) Decide(ctx context.Context, in *hostabi.Input) (Result, error) 
 // went wrong (the module does not make or declined the decision).
 func (e *Engine) fallback(res Result, in *hostabi.Input, reason string, failure error) (Result, error) {
 	if failure != nil {
-		if e.opts.OnError == "fail" {
+		if e.opts.OnError == OnErrorFail {
 			return res, fmt.Errorf("policy: %w", failure)
 		}
 		e.log.Warn("policy: module failed; deciding with the native fallback",
 			"module", e.identity, "decision", in.Kind.String(), "error", reason)
-	} else {
-		e.log.Debug("policy: deciding with the native fallback", "module", e.identity, "decision", in.Kind.String(), "reason", reason)
+		return nativeResult(in, res.Policy, reason, true), nil
 	}
-	res.Decision = fallback.Decide(in)
-	res.Fallback = true
-	res.FallbackReason = reason
-	res.Failed = failure != nil
+	e.log.Debug("policy: deciding with the native fallback", "module", e.identity, "decision", in.Kind.String(), "reason", reason)
+	res = nativeResult(in, res.Policy, reason, false)
+	res.Digest = e.digest // the module's answer by design: it declined, or does not make this kind
 	return res, nil
 }
 
@@ -512,9 +639,14 @@ func (e *Engine) call(ctx context.Context, in *hostabi.Input) (d hostabi.Decisio
 	}
 	// The watchdog, not a context deadline, bounds the call: a timer context
 	// per call costs more than the decision itself. The caller's context is
-	// checked above, not awaited: Timeout bounds the decision.
+	// checked above, not awaited: Timeout bounds the decision. A bounded
+	// instance needs no watchdog: its fuel bounds the call.
 	st := inst.stack[:]
-	e.watch.arm(inst.mod) // one timer per decision, even when it needs a buffer first
+	if inst.fuel != nil {
+		inst.refuel() // one budget per decision, even when it needs a buffer first
+	} else {
+		e.watch.arm(inst.mod) // one clock per decision, even when it needs a buffer first
+	}
 	what := hostabi.ExportDecide
 	if inst.inCap < uint32(len(e.buf)) {
 		what = hostabi.ExportAlloc
@@ -527,10 +659,13 @@ func (e *Engine) call(ctx context.Context, in *hostabi.Input) (d hostabi.Decisio
 			err = fmt.Errorf("%s: %w", what, err)
 		}
 	}
-	if e.watch.disarm() {
+	if inst.fuel == nil && e.watch.disarm() {
 		return d, false, fmt.Errorf("%s: timed out after %s", what, e.opts.Timeout)
 	}
 	if err != nil {
+		if inst.fuel != nil && inst.fuel.Get() == 0 {
+			err = fmt.Errorf("%s: spent its budget of %d loop turns and calls", what, inst.budget)
+		}
 		return d, false, err
 	}
 	if int64(st[0]) < 0 {
@@ -554,13 +689,13 @@ func (e *Engine) call(ctx context.Context, in *hostabi.Input) (d hostabi.Decisio
 // allocates nothing for it.
 func (e *Engine) decode(k hostabi.Kind, b []byte) (hostabi.Decision, error) {
 	if len(b) >= hostabi.OutputHeaderSize && len(b) <= hostabi.MaxOutputSize {
-		size, rl := binary.LittleEndian.Uint32(b[0:]), binary.LittleEndian.Uint32(b[20:])
+		size, rl := binary.LittleEndian.Uint32(b[hostabi.OutputOffSize:]), binary.LittleEndian.Uint32(b[hostabi.OutputOffReasonLen:])
 		if uint64(size) == hostabi.OutputHeaderSize+uint64(rl) && uint64(size) <= uint64(len(b)) {
 			if reason, ok := e.reasons[string(b[hostabi.OutputHeaderSize:size])]; ok {
 				var h [hostabi.OutputHeaderSize]byte
 				copy(h[:], b)
-				binary.LittleEndian.PutUint32(h[0:], hostabi.OutputHeaderSize)
-				binary.LittleEndian.PutUint32(h[20:], 0)
+				binary.LittleEndian.PutUint32(h[hostabi.OutputOffSize:], hostabi.OutputHeaderSize)
+				binary.LittleEndian.PutUint32(h[hostabi.OutputOffReasonLen:], 0)
 				d, err := hostabi.DecodeDecision(k, h[:])
 				if err != nil {
 					return hostabi.Decision{}, err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,13 +20,14 @@ import (
 )
 
 func TestModuleAnswersEveryKind(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := module(t, "modules", "mimic")
 	wasm, err := os.ReadFile(path)
 	require.NoError(t, err)
 	sum := sha256.Sum256(wasm)
 	log, logs := newLogger()
-	e, err := policy.Open(ctx, policy.Options{Module: path, SHA256: hex.EncodeToString(sum[:]), Logger: log, OnError: "fail"})
+	e, err := policy.Open(ctx, policy.Options{Module: path, SHA256: hex.EncodeToString(sum[:]), Logger: log, OnError: policy.OnErrorFail})
 	require.NoError(t, err)
 	defer e.Close(ctx)
 	assert.Equal(t, "mimic@"+hex.EncodeToString(sum[:])[:8], e.Identity())
@@ -53,6 +56,7 @@ func TestModuleAnswersEveryKind(t *testing.T) {
 			require.NoError(t, err)
 			assert.False(t, res.Fallback, res.FallbackReason)
 			assert.Equal(t, e.Identity(), res.Policy)
+			assert.Equal(t, e.Digest(), res.Digest)
 			assert.Equal(t, fallback.Decide(&c.in), res.Decision)
 		})
 	}
@@ -60,9 +64,10 @@ func TestModuleAnswersEveryKind(t *testing.T) {
 }
 
 func TestParamsFromOptionsWhenInputHasNone(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	multiplex := hostabi.Params{{Key: "multiplex_profiles", Type: hostabi.ParamBool, Bool: true}}
-	e, err := policy.Open(ctx, policy.Options{Module: module(t, "modules", "mimic"), Params: multiplex, OnError: "fail"})
+	e, err := policy.Open(ctx, policy.Options{Module: module(t, "modules", "mimic"), Params: multiplex, OnError: policy.OnErrorFail})
 	require.NoError(t, err)
 	defer e.Close(ctx)
 	in := &hostabi.Input{Kind: hostabi.KindBoot, Profile: "coder", State: hostabi.StateRunning}
@@ -78,6 +83,7 @@ func TestParamsFromOptionsWhenInputHasNone(t *testing.T) {
 }
 
 func TestInstanceReusedThenReplacedAfterFailure(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	log, logs := newLogger()
 	e, err := policy.Open(ctx, policy.Options{Module: module(t, "modules", "counter"), Logger: log})
@@ -96,6 +102,7 @@ func TestInstanceReusedThenReplacedAfterFailure(t *testing.T) {
 	assert.True(t, res.Fallback)
 	assert.Contains(t, res.FallbackReason, "unreachable")
 	assert.True(t, res.Failed)
+	assert.Empty(t, res.Digest, "no module answered")
 	assert.Equal(t, policy.FallbackIdentity, res.DecidedBy(), "the fallback answered in place of a failed module")
 	assert.Equal(t, "call 1", reason(1).Decision.Reason, "a trapped instance is replaced by a fresh one")
 
@@ -110,6 +117,7 @@ func TestInstanceReusedThenReplacedAfterFailure(t *testing.T) {
 	assert.Contains(t, res.FallbackReason, "declined")
 	assert.False(t, res.Failed)
 	assert.Equal(t, e.Identity(), res.DecidedBy(), "a declined decision is the module's choice")
+	assert.Equal(t, e.Digest(), res.Digest)
 	assert.Equal(t, "call 2", reason(1).Decision.Reason, "declining is no failure: the instance is kept")
 
 	boot := &hostabi.Input{Kind: hostabi.KindBoot, Profile: "coder", State: hostabi.StateRunning}
@@ -119,13 +127,14 @@ func TestInstanceReusedThenReplacedAfterFailure(t *testing.T) {
 	assert.Contains(t, res.FallbackReason, "does not make boot decisions")
 	assert.Equal(t, fallback.Boot(boot), res.Decision)
 	assert.Equal(t, e.Identity(), res.DecidedBy())
+	assert.Equal(t, e.Digest(), res.Digest)
 	assert.Equal(t, 2, strings.Count(logs.String(), "level=WARN"), "undeclared and declined decisions are not failures")
 }
 
 func TestSandboxShowsNoWorld(t *testing.T) {
 	ctx := context.Background()
 	t.Setenv("HERMES_SECRET", "x")
-	e, err := policy.Open(ctx, policy.Options{Module: module(t, "modules", "sandbox"), OnError: "fail"})
+	e, err := policy.Open(ctx, policy.Options{Module: module(t, "modules", "sandbox"), OnError: policy.OnErrorFail})
 	require.NoError(t, err)
 	defer e.Close(ctx)
 	res, err := e.Decide(ctx, exitInput(1))
@@ -135,12 +144,13 @@ func TestSandboxShowsNoWorld(t *testing.T) {
 }
 
 func TestPinCheckedBeforeCompiling(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	junk := filepath.Join(t.TempDir(), "junk.wasm")
 	require.NoError(t, os.WriteFile(junk, []byte("not wasm at all"), 0o644))
 	pin := strings.Repeat("ab", 32)
 
-	_, err := policy.Open(ctx, policy.Options{Module: junk, SHA256: pin, OnError: "fail"})
+	_, err := policy.Open(ctx, policy.Options{Module: junk, SHA256: pin, OnError: policy.OnErrorFail})
 	require.ErrorIs(t, err, policy.ErrDigest, "a pin mismatch is refused before the bytes are compiled")
 	assert.Contains(t, err.Error(), junk)
 
@@ -152,6 +162,8 @@ func TestPinCheckedBeforeCompiling(t *testing.T) {
 	res, err := e.Decide(ctx, exitInput(1))
 	require.NoError(t, err)
 	assert.True(t, res.Fallback)
+	assert.True(t, res.Failed)
+	assert.Empty(t, res.Digest, "a refused module answers nothing")
 	assert.Equal(t, fallback.Exit(exitInput(1)), res.Decision)
 	assert.Contains(t, logs.String(), "does not match the pin")
 
@@ -159,7 +171,31 @@ func TestPinCheckedBeforeCompiling(t *testing.T) {
 	assert.ErrorContains(t, err, "not 64 hex digits")
 }
 
+// FallbackResult is what a caller answers with when Decide failed under
+// OnErrorFail, or no engine could be opened: the same answer an engine
+// gives for a failed module under OnErrorFallback, named after the fallback.
+func TestFallbackResult(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e, err := policy.Open(ctx, policy.Options{Module: module(t, "hostile", "trap"), Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	defer e.Close(ctx)
+	in := exitInput(3)
+	byEngine, err := e.Decide(ctx, in)
+	require.NoError(t, err)
+
+	got := policy.FallbackResult(in, errors.New("policy: module failed"))
+	assert.Equal(t, policy.Result{Decision: fallback.Exit(in), Policy: policy.FallbackIdentity, Fallback: true,
+		FallbackReason: "policy: module failed", Failed: true}, got)
+	assert.Equal(t, byEngine.Decision, got.Decision)
+	assert.Equal(t, byEngine.Failed, got.Failed)
+	assert.Equal(t, byEngine.Digest, got.Digest)
+	assert.Equal(t, byEngine.DecidedBy(), got.DecidedBy())
+	assert.Equal(t, "no policy engine", policy.FallbackResult(in, nil).FallbackReason)
+}
+
 func TestBadOptions(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	_, err := policy.Open(ctx, policy.Options{OnError: "panic"})
 	assert.ErrorContains(t, err, `on_error "panic"`)
@@ -183,11 +219,11 @@ func TestNoEmbeddedDefault(t *testing.T) {
 	saved := policy.Default
 	policy.Default = nil
 	defer func() { policy.Default = saved }()
-	_, err := policy.Open(ctx, policy.Options{OnError: "fail"})
+	_, err := policy.Open(ctx, policy.Options{OnError: policy.OnErrorFail})
 	require.ErrorIs(t, err, policy.ErrNoModule)
 
 	policy.Default = mustRead(t, module(t, "modules", "mimic"))
-	e, err := policy.Open(ctx, policy.Options{OnError: "fail"})
+	e, err := policy.Open(ctx, policy.Options{OnError: policy.OnErrorFail})
 	require.NoError(t, err)
 	defer e.Close(ctx)
 	assert.Equal(t, policy.EmbeddedSource, e.Source())
@@ -202,6 +238,7 @@ func mustRead(t testing.TB, path string) []byte {
 }
 
 func TestInspect(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	info := policy.Inspect(ctx, mustRead(t, module(t, "modules", "sandbox")))
 	require.NoError(t, info.Problem)
@@ -223,8 +260,9 @@ func TestInspect(t *testing.T) {
 }
 
 func TestConcurrentDecisionsAreSerialised(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	e, err := policy.Open(ctx, policy.Options{Module: module(t, "modules", "mimic"), OnError: "fail"})
+	e, err := policy.Open(ctx, policy.Options{Module: module(t, "modules", "mimic"), OnError: policy.OnErrorFail})
 	require.NoError(t, err)
 	defer e.Close(ctx)
 	errs := make(chan error, 4)

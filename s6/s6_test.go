@@ -177,6 +177,18 @@ func TestUnprivilegedOperator(t *testing.T) {
 	out, err = asHermes("s6-svc", "-u", notOwned)
 	require.Error(t, err)
 	assert.Contains(t, out, "Permission denied")
+
+	// supervise/ stays root's: s6-supervise (root) rewrites status through
+	// status.new there, and a symlink planted in its place would make it
+	// overwrite any file.
+	fi, err := os.Lstat(filepath.Join(owned, "supervise"))
+	require.NoError(t, err)
+	assert.Equal(t, uint32(0), fi.Sys().(*syscall.Stat_t).Uid, "supervise/ is root's")
+	out, err = asHermes("ln", "-s", "/etc/passwd", filepath.Join(owned, "supervise", "status.new"))
+	require.Error(t, err, "the gateway user plants nothing in supervise/: %s", out)
+	assert.Contains(t, out, "Permission denied")
+	out, err = asHermes("s6-svc", "-wu", "-T", "10000", "-u", owned)
+	require.NoError(t, err, "still operable after the attempt: %s", out)
 }
 
 func TestErrors(t *testing.T) {

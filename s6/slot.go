@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Slot describes one s6 service directory. Render turns it into files;
@@ -32,15 +34,22 @@ type Slot struct {
 	// notification-fd; 0 = the service does not notify readiness.
 	NotificationFD int
 	// LogDir is where s6-log writes the service's output; "" = no logger.
+	// The caller creates it (and gives it to the user s6-log runs as)
+	// before publishing: Publish never creates or gives away a directory
+	// by path.
 	LogDir string
 	// Down writes the down file: s6 registers the slot without starting it.
 	Down bool
 	// TimeoutKill bounds a service that ignores SIGTERM: s6-supervise sends
 	// SIGKILL this long after the down signal. 0 = never (s6's default).
 	TimeoutKill time.Duration
-	// Owner, when set, owns supervise/, its control FIFO and event/ (and
-	// the log directory), so that this user may run s6-svc, s6-svstat and
-	// s6-svwait on the slot. Only root can give files away; nil = the caller.
+	// Owner, when set, owns supervise/control and event/, so that this
+	// user may run s6-svc, s6-svstat and s6-svwait on the slot: exactly
+	// what s6's access model needs. supervise/ itself stays the caller's
+	// (root's): s6-supervise writes its status there (through status.new),
+	// and a user who could plant a symlink in it would make root's
+	// s6-supervise overwrite any file. Only root can give files away;
+	// nil = the caller.
 	Owner *Owner
 }
 
@@ -247,11 +256,6 @@ func (t *Tools) render(s Slot) ([]File, error) {
 }
 
 func (d *Scandir) publish(s Slot, files []File) (existed bool, err error) {
-	if s.LogDir != "" {
-		if err := ensureLogDir(s.LogDir, s.Owner); err != nil {
-			return false, err
-		}
-	}
 	final := filepath.Join(d.path, s.Name)
 	tmpName := "." + s.Name + ".new-" + randomSuffix()
 	tmp := filepath.Join(d.path, tmpName)
@@ -290,24 +294,6 @@ func (d *Scandir) publish(s Slot, files []File) (existed bool, err error) {
 		return false, fmt.Errorf("s6: %s exists and is not a slot directory; remove it", final)
 	}
 	return true, updateInPlace(tmp, final, files, s)
-}
-
-// ensureLogDir creates the slot's log directory when missing and gives it
-// to owner. One lstat when it is already there and owned so.
-func ensureLogDir(dir string, owner *Owner) error {
-	var st syscall.Stat_t
-	if err := syscall.Lstat(dir, &st); err == nil && isDir(&st) &&
-		(owner == nil || int(st.Uid) == owner.UID && int(st.Gid) == owner.GID) {
-		return nil
-	}
-	// Parents stay traversable: the logger runs as the owner.
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return pathError("create log directory", filepath.Dir(dir), err)
-	}
-	if err := os.Mkdir(dir, 0o750); err != nil && !errors.Is(err, os.ErrExist) {
-		return pathError("create log directory", dir, err)
-	}
-	return chown(dir, owner)
 }
 
 // updateInPlace moves the freshly rendered files of tmp into the existing
@@ -367,10 +353,11 @@ func writeFiles(dirfd int, dir string, files []File) error {
 }
 
 // Modes s6-supervise (2.11) gives what it creates, loosened where an
-// unprivileged owner must reach in: supervise/ is traversable by all (so
-// s6-svstat can read status and lock), control is the owner's to write,
-// event/ is the fifodir s6-svwait and s6-svc -w subscribe in (setgid,
-// sticky, group-writable, as s6's own ftrigw_fifodir_make makes it).
+// unprivileged owner must reach in: supervise/ is the caller's and
+// traversable by all (so s6-svstat can read status and lock), control is
+// the owner's to write, event/ is the owner's fifodir that s6-svwait and
+// s6-svc -w subscribe in (setgid, sticky, group-writable, as s6's own
+// ftrigw_fifodir_make makes it).
 const (
 	superviseMode = 0o755
 	controlMode   = 0o600
@@ -378,11 +365,24 @@ const (
 )
 
 // prepareSupervise creates supervise/, supervise/control and event/ in the
-// slot directory dirfd (at dir, named in errors) when missing, and gives
-// them to owner.
+// slot directory dirfd (at dir, named in errors) when missing, keeps
+// supervise/ the caller's, and gives control and event/ to owner.
 func prepareSupervise(dirfd int, dir string, owner *Owner) error {
 	if err := mkdirAt(dirfd, "supervise", superviseMode, true); err != nil {
 		return pathError("create", filepath.Join(dir, "supervise"), err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstatat(dirfd, "supervise", &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return pathError("stat", filepath.Join(dir, "supervise"), err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return fmt.Errorf("s6: %s is not a directory; remove it", filepath.Join(dir, "supervise"))
+	}
+	if euid := os.Geteuid(); int(st.Uid) != euid && euid == 0 {
+		// Given away by an older version: take it back.
+		if err := syscall.Fchownat(dirfd, "supervise", 0, 0, atSymlinkNofollow); err != nil {
+			return pathError("take back", filepath.Join(dir, "supervise"), err)
+		}
 	}
 	if err := syscall.Mknodat(dirfd, "supervise/control", syscall.S_IFIFO|controlMode, 0); err != nil && !errors.Is(err, syscall.EEXIST) {
 		return pathError("create FIFO", filepath.Join(dir, "supervise/control"), err)
@@ -391,7 +391,7 @@ func prepareSupervise(dirfd int, dir string, owner *Owner) error {
 		return pathError("create", filepath.Join(dir, "event"), err)
 	}
 	if owner != nil {
-		for _, p := range []string{"supervise", "supervise/control", "event"} {
+		for _, p := range []string{"supervise/control", "event"} {
 			if err := syscall.Fchownat(dirfd, p, owner.UID, owner.GID, atSymlinkNofollow); err != nil {
 				return pathError("give to uid "+strconv.Itoa(owner.UID), filepath.Join(dir, p), err)
 			}
@@ -414,16 +414,6 @@ var umask = func() os.FileMode {
 	syscall.Umask(m)
 	return os.FileMode(m)
 }()
-
-func chown(p string, o *Owner) error {
-	if o == nil {
-		return nil
-	}
-	if err := os.Lchown(p, o.UID, o.GID); err != nil {
-		return pathError("give to uid "+strconv.Itoa(o.UID), p, err)
-	}
-	return nil
-}
 
 // Remove deletes the slot name from scandir. It renames the slot to a dot
 // entry first, so s6-svscan forgets it at its next scan, then removes it.

@@ -14,6 +14,7 @@ import (
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/boot"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/engine"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/show"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/slot"
 )
 
@@ -162,8 +163,9 @@ type bootOutcome struct {
 func printBoot(opts *bootOptions, rep boot.Report) error {
 	io := opts.IO
 	for _, out := range rep.Outcomes {
+		name := show.Text(out.Profile) // a directory name on the volume: what docker logs shows
 		for _, w := range out.Warnings {
-			fmt.Fprintf(io.ErrOut, "boot: warning: profile %s: %v\n", out.Profile, w)
+			fmt.Fprintf(io.ErrOut, "boot: warning: profile %s: %s\n", name, show.Text(w.Error()))
 		}
 		human := out.Action
 		if out.Err != nil {
@@ -171,10 +173,10 @@ func printBoot(opts *bootOptions, rep boot.Report) error {
 		} else {
 			human += " (" + out.Reason + ")"
 		}
-		fmt.Fprintf(io.ErrOut, "boot: profile %s: %s\n", out.Profile, human)
+		fmt.Fprintf(io.ErrOut, "boot: profile %s: %s\n", name, show.Text(human))
 	}
 	for _, w := range rep.Warnings {
-		fmt.Fprintf(io.ErrOut, "boot: %v\n", w)
+		fmt.Fprintf(io.ErrOut, "boot: %s\n", show.Text(w.Error()))
 	}
 	if opts.Format == formatJSON {
 		outs := make([]bootOutcome, 0, len(rep.Outcomes))

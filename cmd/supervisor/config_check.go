@@ -16,6 +16,7 @@ import (
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/engine"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
 )
 
 // configCheckOptions are the options of "config check".
@@ -95,6 +96,10 @@ func (f *factory) CheckConfig(ctx context.Context, open moduleOpener) configRepo
 		rep.Problems = append(rep.Problems, configProblem{File: p.File, Key: p.Key, Message: p.Message})
 	}
 	if err := checkHome(c); err != nil {
+		rep.Problems = append(rep.Problems, configProblem{Key: "home", Message: err.Error()})
+		return rep
+	}
+	if err := volume.Confine(c.Home); err != nil {
 		rep.Problems = append(rep.Problems, configProblem{Key: "home", Message: err.Error()})
 		return rep
 	}
@@ -193,7 +198,7 @@ func (f *factory) openFresh(ctx context.Context, c config.Config) (string, error
 	if err != nil {
 		return "", err
 	}
-	o.OnError = config.OnErrorFail
+	o.OnError = policy.OnErrorFail
 	if fi, err := os.Stat(o.CacheDir); err != nil || !fi.IsDir() {
 		o.CacheDir = ""
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/journal"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/show"
 )
 
 // explainOptions are the options of "explain".
@@ -76,7 +77,7 @@ func runExplain(opts *explainOptions) error {
 		return nil
 	}
 	for _, e := range ex {
-		fmt.Fprintln(opts.IO.Out, e.Text)
+		fmt.Fprintln(opts.IO.Out, show.Text(e.Text)) // holds a policy's reason
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/ops"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
 )
 
 // ioStreams are a command's standard streams, and whether each is a
@@ -89,13 +90,19 @@ func newFactory(io *ioStreams) *factory {
 }
 
 // Config loads the effective configuration (hermes.toml, the environment,
-// the flags).
+// the flags) and confines this process to its volume (see package
+// volume): from then on no path beneath the home directory is resolved
+// through a symlink.
 func (f *factory) Config() (config.Config, error) {
 	c, err := config.Load(f.flags.config, config.Overrides{Home: f.flags.home, Scandir: f.flags.scandir})
-	if err == nil {
-		f.user = c.Gateway.User
+	if err != nil {
+		return c, err
 	}
-	return c, err
+	f.user = c.Gateway.User
+	if err := volume.Confine(c.Home); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return c, err
+	}
+	return c, nil
 }
 
 // Volume is Config for a command that works on the volume: the home

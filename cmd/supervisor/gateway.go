@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/ops"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/show"
 )
 
 func newCmdGateway(f *factory) *cobra.Command {
@@ -148,6 +149,6 @@ func warnNotes(ctx context.Context, io *ioStreams, o *ops.Ops, name string) {
 		return
 	}
 	for _, n := range st.Notes {
-		fmt.Fprintf(io.ErrOut, "supervisor: warning: %s: %s\n", name, n)
+		fmt.Fprintf(io.ErrOut, "supervisor: warning: %s: %s\n", name, show.Text(n))
 	}
 }

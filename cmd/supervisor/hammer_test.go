@@ -16,6 +16,7 @@ import (
 
 	"github.com/hermes-supervisor/hermes-supervisor/s6/s6test"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
+	"github.com/hermes-supervisor/hermes-supervisor/tests/testenv"
 )
 
 // TestGatewayCommandHammer: several processes run `gateway stop`, `start`
@@ -34,14 +35,15 @@ import (
 // read whole, no temporary file is left in the profile, and no planned-stop
 // marker is left naming a process that is gone.
 func TestGatewayCommandHammer(t *testing.T) {
-	const workers, rounds = 5, 8
+	const workers = 5
+	rounds := testenv.Trials(t, 2, 8)
 	e := newEnv(t)
 	e.ok(0, "boot")
 	s6test.Start(t, e.scandir)
 	e.ok(0, "profile", "create", "coder")
 	p := e.paths("coder")
 	commands := []string{"start", "stop", "restart"}
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 6))
+	rng := rand.New(rand.NewPCG(testenv.Seed(t), 6))
 	failures := map[string]int{}
 	var ran, failed int
 	for cycle, final := range []string{"stop", "restart", "start", "stop"} {

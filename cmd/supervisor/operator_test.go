@@ -25,7 +25,8 @@ func TestOnErrorFailWithoutItsModule(t *testing.T) {
 	e.ok(0, "boot")
 	s6test.Start(t, e.scandir)
 	e.ok(0, "profile", "create", "coder")
-	missing := filepath.Join(t.TempDir(), "mypolicy.wasm")
+	missing := filepath.Join(e.home, "policies", "mypolicy.wasm") // a profile.toml may only name a module on the volume
+	require.NoError(t, os.MkdirAll(filepath.Dir(missing), 0o755))
 	require.NoError(t, os.WriteFile(e.paths("coder").Config, []byte("[policy]\nmodule = \""+missing+"\"\non_error = \"fail\"\n"), 0o644))
 
 	r := e.cli(0, "-p", "coder", "gateway", "start")

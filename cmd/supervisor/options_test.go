@@ -237,6 +237,13 @@ func TestPolicyOptions(t *testing.T) {
 	})
 }
 
+func TestPolicyReadModuleOptions(t *testing.T) {
+	testOptions(t, []string{"policy"}, newCmdPolicyReadModule, map[string]optionsCase[policyReadModuleOptions]{
+		"path":    {args: "-- /v/m.wasm", want: func(t *testing.T, o *policyReadModuleOptions) { assert.Equal(t, "/v/m.wasm", o.Path) }},
+		"no path": {args: "", wantErr: "missing argument PATH"},
+	})
+}
+
 func TestGlobalOptions(t *testing.T) {
 	io, _, _ := testStreams(false)
 	f := newFactory(io)

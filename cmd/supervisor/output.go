@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/show"
 )
 
 // Output formats. -o/--output is always the format, in every command;
@@ -101,8 +103,14 @@ func newTable(io *ioStreams) *table {
 	return t
 }
 
-// Row writes one row.
+// Row writes one row. Each cell is made one inert line (show.Text): a
+// cell may hold text from the volume or a policy module, whose newlines,
+// tabs or escapes must not forge a row, shift a column or drive the
+// terminal.
 func (t *table) Row(cells ...string) {
+	for i, c := range cells {
+		cells[i] = show.Text(c)
+	}
 	fmt.Fprintln(t.w, strings.Join(cells, "\t"))
 }
 

@@ -446,3 +446,18 @@ func TestConfigShowOutput(t *testing.T) {
 	assert.Contains(t, errb.String(), "supervisor: warning: policy module "+c.Policy.Module+" cannot be read")
 	assert.Contains(t, errb.String(), "`supervisor config check` checks the whole configuration")
 }
+
+func TestPolicyReadModuleOutput(t *testing.T) {
+	dir := t.TempDir()
+	mod := filepath.Join(dir, "m.wasm")
+	require.NoError(t, os.WriteFile(mod, []byte("\x00asm module"), 0o644))
+	io, out, _ := testStreams(false)
+	require.NoError(t, runPolicyReadModule(&policyReadModuleOptions{IO: io, Path: mod}))
+	assert.Equal(t, "\x00asm module", out.String())
+
+	link := filepath.Join(dir, "link.wasm")
+	require.NoError(t, os.Symlink(mod, link))
+	io, out, _ = testStreams(false)
+	require.Error(t, runPolicyReadModule(&policyReadModuleOptions{IO: io, Path: link}), "a symlink is not followed")
+	assert.Empty(t, out.String())
+}

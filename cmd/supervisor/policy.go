@@ -28,6 +28,7 @@ func newCmdPolicy(f *factory) *cobra.Command {
 		newCmdPolicyNew(f, nil),
 		newCmdPolicyReplay(f, nil),
 		newCmdPolicyCapture(f, nil),
+		newCmdPolicyReadModule(f, nil),
 	)
 	return cmd
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/journal"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/journal/replay"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/show"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
 )
 
@@ -127,7 +128,7 @@ func runPolicyCapture(opts *policyCaptureOptions) error {
 	if len(left) > 0 {
 		msg += " (left out: " + strings.Join(left, ", ") + ")"
 	}
-	fmt.Fprintln(opts.IO.ErrOut, msg)
+	fmt.Fprintln(opts.IO.ErrOut, show.Text(msg))
 	if module == "" {
 		fmt.Fprintf(opts.IO.ErrOut, "supervisor: warning: the file names no module: %s is not the profile's module any more; test it with --policy MODULE\n", made.Policy)
 	}

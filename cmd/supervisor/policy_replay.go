@@ -118,7 +118,7 @@ func openCandidate(ctx context.Context, opts *policyReplayOptions) (*policy.Engi
 		return nil, nil, err
 	}
 	spec := opts.Policy
-	po.Module, po.SHA256, po.Wasm, po.OnError = spec, "", nil, config.OnErrorFail
+	po.Module, po.SHA256, po.Wasm, po.OnError = spec, "", nil, policy.OnErrorFail
 	cleanup := func() {}
 	if spec == policy.EmbeddedSource {
 		po.Module = ""

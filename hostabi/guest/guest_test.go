@@ -1,6 +1,7 @@
 package guest
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -57,4 +58,20 @@ func TestDecideRoundTrip(t *testing.T) {
 	assert.Equal(t, int64(-1), code, "an unregistered decision is declined")
 	_, code = decide(hostabi.KindExit, rec[:50])
 	assert.Equal(t, int64(-2), code, "a truncated record is refused")
+}
+
+// A Go policy's reason past 256 bytes is cut on a character boundary, so the
+// host still accepts its decision.
+func TestDecideCutsLongReasonOnCharacterBoundary(t *testing.T) {
+	reason := strings.Repeat("a", hostabi.MaxReasonLen-1) + "é"
+	Register(Policy{Name: "t", Version: "1", Exit: func(*hostabi.Input) hostabi.Decision {
+		return hostabi.Decision{Action: hostabi.ActionStop, Reason: reason}
+	}})
+	rec, err := hostabi.AppendInput(nil, &hostabi.Input{Kind: hostabi.KindExit, Profile: "coder"})
+	require.NoError(t, err)
+	out, code := decide(hostabi.KindExit, rec)
+	require.Zero(t, code)
+	d, err := hostabi.DecodeDecision(hostabi.KindExit, out)
+	require.NoError(t, err, "the host refuses the record")
+	assert.Equal(t, reason[:hostabi.MaxReasonLen-1], d.Reason)
 }

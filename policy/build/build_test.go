@@ -16,6 +16,7 @@ import (
 // TestScaffoldBuildsReproducibly writes two scaffolds in different
 // directories, builds both, and requires ABI exports and identical bytes.
 func TestScaffoldBuildsReproducibly(t *testing.T) {
+	t.Parallel()
 	base := t.TempDir()
 	var mods [][]byte
 	for _, name := range []string{"one", filepath.Join("elsewhere", "two")} {
@@ -42,6 +43,7 @@ func TestScaffoldBuildsReproducibly(t *testing.T) {
 }
 
 func TestScaffoldRefusesNonEmptyDir(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "keep.txt"), []byte("mine"), 0o644))
 	err := Scaffold(dir)
@@ -53,6 +55,7 @@ func TestScaffoldRefusesNonEmptyDir(t *testing.T) {
 }
 
 func TestBuildErrors(t *testing.T) {
+	t.Parallel()
 	broken := t.TempDir()
 	require.NoError(t, Scaffold(broken))
 	require.NoError(t, os.WriteFile(filepath.Join(broken, "main.go"), []byte("package main\n\nfunc main() { undefinedThing() }\n"), 0o644))
@@ -73,6 +76,7 @@ func TestBuildErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			out := filepath.Join(t.TempDir(), "out.wasm")
 			err := Build(context.Background(), c.dir, out)
 			require.Error(t, err)
@@ -101,6 +105,7 @@ func TestBuildWithoutToolchain(t *testing.T) {
 }
 
 func TestInterfaceRefusesGarbage(t *testing.T) {
+	t.Parallel()
 	cases := map[string][]byte{
 		"empty":     nil,
 		"text":      []byte("hello world"),
@@ -108,6 +113,7 @@ func TestInterfaceRefusesGarbage(t *testing.T) {
 	}
 	for name, b := range cases {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			_, _, err := Interface(b)
 			require.ErrorIs(t, err, ErrNotWasm)
 		})

@@ -25,17 +25,19 @@ func openDefault(t testing.TB) *policy.Engine {
 	t.Helper()
 	ctx := context.Background()
 	// A generous limit: on a loaded machine a pause must not pass for a failure.
-	e, err := policy.Open(ctx, policy.Options{Wasm: policies.Default, OnError: "fail", Timeout: time.Minute})
+	e, err := policy.Open(ctx, policy.Options{Wasm: policies.Default, OnError: policy.OnErrorFail, Timeout: time.Minute})
 	require.NoError(t, err)
 	t.Cleanup(func() { e.Close(ctx) })
 	return e
 }
 
 func TestDefaultModuleIsSmall(t *testing.T) {
+	t.Parallel()
 	assert.LessOrEqual(t, len(policies.Default), 64<<10, "the default module must stay within 64 KiB")
 }
 
 func TestDefaultFixturesPassAndAgree(t *testing.T) {
+	t.Parallel()
 	e := openDefault(t)
 	require.Equal(t, "default", e.Metadata().Name)
 	n := 0
@@ -64,12 +66,12 @@ func TestDefaultFixturesPassAndAgree(t *testing.T) {
 	}
 }
 
+// TestDefaultAgreesOnTheGrid is the one run of the differential grid: a
+// seeded sample by default, the whole grid with HERMES_TEST_LONG=1.
 func TestDefaultAgreesOnTheGrid(t *testing.T) {
+	t.Parallel()
 	e := openDefault(t)
-	grid, want := differential.Grid(), differential.GridSize()
-	if testing.Short() {
-		grid, want = differential.Every(13, grid), (want+12)/13
-	}
+	grid, want := differential.TestInputs(t)
 	n, diffs := differential.Compare(context.Background(), e, grid, 20)
 	assert.Equal(t, want, n)
 	for _, d := range diffs {
@@ -78,8 +80,19 @@ func TestDefaultAgreesOnTheGrid(t *testing.T) {
 }
 
 // Benchmarks of the embedded default module; the native floor is
-// policy's BenchmarkDecideNative.
+// policy's BenchmarkDecideNative and BenchmarkDefaultDecideNative below.
 
-func BenchmarkDefaultDecideWarm(b *testing.B)    { bench.DecideWarm(b, policies.Default) }
+func BenchmarkDefaultDecideWarm(b *testing.B) { bench.DecideWarm(b, policies.Default) }
+
+// BenchmarkDefaultDecideWarmAsOperatorModule: the same code run the way an
+// operator's module is (termination checks, the watchdog), for comparison.
+func BenchmarkDefaultDecideWarmAsOperatorModule(b *testing.B) {
+	bench.DecideWarm(b, bench.AsOperatorModule(policies.Default))
+}
+
+// BenchmarkDefaultDecideNative is the floor, measured in the same process:
+// the same decision by the native fallback.
+func BenchmarkDefaultDecideNative(b *testing.B) { bench.DecideNative(b) }
+
 func BenchmarkDefaultFirstDecision(b *testing.B) { bench.FirstDecision(b, policies.Default) }
 func BenchmarkDefaultMemoryHeld(b *testing.B)    { bench.MemoryHeld(b, policies.Default) }

@@ -35,6 +35,7 @@ import (
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/slot"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
 )
 
 // Actions written to the boot log.
@@ -104,6 +105,9 @@ type booter struct {
 	owner  func(config.Config) (*s6.Owner, error)
 	global slot.Args // the slots' global arguments, worked out once
 	gerr   error
+	// volumeOwner owns the volume; what boot, as root, creates there
+	// (the logs/ directory) is given to it. nil when not root.
+	volumeOwner *volume.Owner
 }
 
 // Run boots every profile under the configured home and returns what
@@ -131,6 +135,13 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		defer b.scan.Close()
 	}
 	root := os.Geteuid() == 0
+	if root {
+		if fi, err := os.Stat(c.Home); err == nil {
+			if st := fi.Sys().(*syscall.Stat_t); st.Uid != 0 {
+				b.volumeOwner = &volume.Owner{UID: int(st.Uid), GID: int(st.Gid)}
+			}
+		}
+	}
 	b.owner = func(c config.Config) (*s6.Owner, error) { return slot.OwnerFor(c, root, b.owners.Lookup) }
 	b.global, b.gerr = slot.Global(c, o.Exe) // on error, each profile reports it
 	rep.Outcomes = b.all(ctx, names)
@@ -164,7 +175,11 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			}
 		}
 	}
-	return rep, AppendLog(profile.BootLog(c.Home), rep.Lines)
+	w, err := AppendLog(profile.BootLog(c.Home), rep.Lines, b.volumeOwner, o.Now)
+	if w != nil {
+		rep.Warnings = append(rep.Warnings, w)
+	}
+	return rep, err
 }
 
 // bootWorkers is how many profiles boot at once: one more than there are
@@ -259,6 +274,9 @@ func (b *booter) one(ctx context.Context, name string) Outcome {
 	if err != nil {
 		return fail(err)
 	}
+	if err := slot.PrepareLog(s); err != nil {
+		return fail(err)
+	}
 	if out.existed, err = b.scan.Publish(s); err != nil {
 		return fail(err)
 	}
@@ -271,7 +289,7 @@ func (b *booter) one(ctx context.Context, name string) Outcome {
 func (b *booter) record(p profile.Paths, c config.Config, pol engine.Decider, in hostabi.Input, res policy.Result, outcome string) []error {
 	e := journal.Entry{Time: in.Now, Profile: p.Name, Kind: hostabi.KindBoot, Source: journal.SourceBoot, Input: in,
 		Decision: res.Decision, Policy: res.Policy, Fallback: res.Fallback, FallbackReason: res.FallbackReason, Outcome: outcome,
-		Digest: engine.Digest(pol, res)}
+		Digest: res.Digest}
 	if e.Input.Params == nil { // what the engine used: the profile's [policy.params]
 		if ps, err := hostabi.ParamsFromMap(c.Policy.Params); err == nil {
 			e.Input.Params = ps
@@ -302,6 +320,9 @@ func (b *booter) publishRegistrar(ctx context.Context) error {
 	}
 	s, err := slot.Registrar(c, b.Exe)
 	if err != nil {
+		return err
+	}
+	if err := slot.PrepareLog(s); err != nil {
 		return err
 	}
 	_, err = b.scan.Publish(s)

@@ -21,6 +21,7 @@ import (
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/slot"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -89,6 +90,7 @@ func options(t testing.TB, h string, dry bool) boot.Options {
 	t.Helper()
 	c := config.Default()
 	c.Home = h
+	require.NoError(t, volume.Confine(h)) // as the command does
 	c.Scandir = filepath.Join(t.TempDir(), "service")
 	if os.Geteuid() != 0 {
 		c.Gateway.User = ""
@@ -228,8 +230,12 @@ func TestOutcomeLine(t *testing.T) {
 // that module; the others keep the top-level one.
 func TestBootProfilePolicyOverride(t *testing.T) {
 	h := t.TempDir()
-	always, err := filepath.Abs(filepath.Join("..", "..", "policies", "examples", "always", "always.wasm"))
+	// A profile's own module is on the volume, where its gateway user put it.
+	src, err := os.ReadFile(filepath.Join("..", "..", "policies", "examples", "always", "always.wasm"))
 	require.NoError(t, err)
+	always := filepath.Join(h, "policies", "always.wasm")
+	require.NoError(t, os.MkdirAll(filepath.Dir(always), 0o755))
+	require.NoError(t, os.WriteFile(always, src, 0o644))
 	for name, toml := range map[string]string{
 		"eager":  "[policy]\nmodule = \"" + always + "\"\n",
 		"plain":  "",

@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -86,8 +87,9 @@ type Policy struct {
 	MemoryLimit ByteSize `toml:"memory_limit" profile:"lower"`
 	// OnError is OnErrorFallback or OnErrorFail.
 	OnError string `toml:"on_error"`
-	// CacheDir holds compiled modules. Never from profile.toml: root loads
-	// native code from there.
+	// CacheDir holds compiled modules, one directory per uid (uid-<N>).
+	// Root loads machine code from it, so it is never on the volume and
+	// never set by a profile.toml; "" = no compilation cache.
 	CacheDir string `toml:"cache_dir" profile:"-"`
 	// Params are handed to the policy as-is.
 	Params map[string]any `toml:"params"`
@@ -98,6 +100,9 @@ const (
 	OnErrorFallback = "fallback"
 	OnErrorFail     = "fail"
 )
+
+// DefaultCacheDir is policy.cache_dir's default: root's, outside the volume.
+const DefaultCacheDir = "/var/cache/hermes-supervisor"
 
 // Default returns the built-in defaults, the same values hermes.toml documents.
 func Default() Config {
@@ -115,6 +120,7 @@ func Default() Config {
 		Policy: Policy{
 			Timeout:     Duration(100 * time.Millisecond),
 			MemoryLimit: 16 << 20,
+			CacheDir:    DefaultCacheDir,
 			OnError:     OnErrorFallback,
 			Params:      map[string]any{"multiplex_profiles": false},
 		},
@@ -221,7 +227,28 @@ func (c Config) CheckProfile(path string) (Config, []Problem) {
 		}
 		return out, ps
 	}
+	if p, ok := out.profileModule(c, path); !ok {
+		ps = append(ps, p)
+		out.Policy.Module, out.Sources["policy.module"] = c.Policy.Module, c.Sources["policy.module"]
+	}
 	return out, append(ps, out.problems()...)
+}
+
+// profileModule checks the policy module a profile.toml at path names:
+// the embedded default (""), the module of base (hermes.toml's), or a file
+// on the volume, where the gateway user who writes profile.toml can read
+// it. Root (boot) reads a profile's module: it must never read, for the
+// gateway user, a file that user could not read.
+func (c Config) profileModule(base Config, path string) (Problem, bool) {
+	m := c.Policy.Module
+	if c.Sources["policy.module"] != path || m == "" || m == base.Policy.Module {
+		return Problem{}, true
+	}
+	home := filepath.Clean(c.Home)
+	if !filepath.IsAbs(m) || !strings.HasPrefix(filepath.Clean(m), home+"/") {
+		return keyProblem(path, "policy.module", fmt.Sprintf("%s is not on the volume (%s): a profile may name only a module there, the embedded default (\"\") or hermes.toml's; set others in hermes.toml", quote(m), escape(home))), false
+	}
+	return Problem{}, true
 }
 
 func first(ps []Problem) error {
@@ -273,6 +300,14 @@ func (c *Config) problems() []Problem {
 	}
 	if s := c.Policy.SHA256; s != "" && (len(s) != 64 || strings.Trim(s, "0123456789abcdef") != "") {
 		bad("policy.sha256", "want 64 hex digits, found %s", quote(s))
+	}
+	if d := c.Policy.CacheDir; d != "" {
+		switch home := filepath.Clean(c.Home); {
+		case !filepath.IsAbs(d):
+			bad("policy.cache_dir", "must be an absolute path, found %s", quote(d))
+		case c.Home != "" && (filepath.Clean(d) == home || strings.HasPrefix(filepath.Clean(d), home+"/")):
+			bad("policy.cache_dir", "%s is on the volume (%s), which the gateway user can write: root loads machine code from it; use a directory of root's, such as %s", quote(d), escape(home), DefaultCacheDir)
+		}
 	}
 	return ps
 }

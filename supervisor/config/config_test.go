@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -146,6 +147,8 @@ func TestLoadErrors(t *testing.T) {
 		{"negative ready", "[gateway]\nready_after = \"-1s\"\n", `config: gateway.ready_after in hermes.toml: must not be negative, found -1s`},
 		{"bad on_error", "[policy]\non_error = \"ignore\"\n", `config: policy.on_error in hermes.toml: want "fallback" or "fail", found "ignore"`},
 		{"bad sha", "[policy]\nsha256 = \"abc\"\n", `config: policy.sha256 in hermes.toml: want 64 hex digits, found "abc"`},
+		{"cache on the volume", "home = \"/opt/data\"\n[policy]\ncache_dir = \"/opt/data/cache/policy\"\n", `config: policy.cache_dir in hermes.toml: "/opt/data/cache/policy" is on the volume (/opt/data), which the gateway user can write: root loads machine code from it; use a directory of root's, such as /var/cache/hermes-supervisor`},
+		{"cache relative", "[policy]\ncache_dir = \"cache\"\n", `config: policy.cache_dir in hermes.toml: must be an absolute path, found "cache"`},
 		{"tiny memory", "[policy]\nmemory_limit = \"1KiB\"\n", `config: policy.memory_limit in hermes.toml: must be between 64KiB and 4GiB, found 1KiB`},
 		{"timeout too long", "[policy]\ntimeout = \"2m\"\n", `config: policy.timeout in hermes.toml: must be more than 0 and at most 1m, found 2m0s`},
 		{"empty command", "[gateway]\ncommand = []\n", `config: gateway.command in hermes.toml: must name a program`},
@@ -281,7 +284,7 @@ stop_grace = "5"
 cache_dir = "/tmp/mine"
 timeout = "1s"
 memory_limit = "1GiB"
-module = "/m.wasm"
+module = "/opt/data/m.wasm"
 `)
 	c, ps := Default().CheckProfile("profile.toml")
 	assert.Equal(t, []string{
@@ -292,9 +295,9 @@ module = "/m.wasm"
 		`config: policy.timeout in profile.toml: 1s is above the limit of 100ms (from the built-in default); a profile may lower it, not raise it`,
 		`config: policy.memory_limit in profile.toml: 1GiB is above the limit of 16MiB (from the built-in default); a profile may lower it, not raise it`,
 	}, messages(ps))
-	assert.Equal(t, "/m.wasm", c.Policy.Module, "valid values are applied")
+	assert.Equal(t, "/opt/data/m.wasm", c.Policy.Module, "valid values are applied")
 	assert.Equal(t, "hermes", c.Gateway.User)
-	assert.Equal(t, "", c.Policy.CacheDir)
+	assert.Equal(t, DefaultCacheDir, c.Policy.CacheDir, "the profile's cache_dir is refused")
 
 	_, err := Default().ForProfile("profile.toml")
 	assert.Equal(t, ps[0].Error(), err.Error(), "ForProfile returns CheckProfile's first problem")
@@ -305,11 +308,11 @@ func TestForProfile(t *testing.T) {
 	c, err := Load("", Overrides{Home: "/h"})
 	require.NoError(t, err)
 	dir := t.TempDir()
-	p := write(t, dir, "profile.toml", "model = \"x\"\n[agent]\nname = \"coder\"\n[gateway]\ncommand = [\"/bin/gw\"]\n[policy]\nmodule = \"/m.wasm\"\n[policy.params]\nmax = 3\n")
+	p := write(t, dir, "profile.toml", "model = \"x\"\n[agent]\nname = \"coder\"\n[gateway]\ncommand = [\"/bin/gw\"]\n[policy]\nmodule = \"/h/policies/m.wasm\"\n[policy.params]\nmax = 3\n")
 	pc, err := c.ForProfile(p)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"/bin/gw"}, pc.Gateway.Command)
-	assert.Equal(t, "/m.wasm", pc.Policy.Module)
+	assert.Equal(t, "/h/policies/m.wasm", pc.Policy.Module)
 	assert.Equal(t, map[string]any{"max": int64(3)}, pc.Policy.Params, "params replace hermes.toml's, as a whole")
 	assert.Equal(t, p, pc.Sources["gateway.command"])
 	assert.Equal(t, "flag --home", pc.Sources["home"])
@@ -323,6 +326,40 @@ func TestForProfile(t *testing.T) {
 	assert.Equal(t, c.Gateway.Command, missing.Gateway.Command)
 	_, ps := c.CheckProfile(filepath.Join(dir, "nope.toml"))
 	assert.Empty(t, ps, "a missing profile.toml is no problem")
+}
+
+// A profile's module is on the volume (root reads it at boot, and must not
+// read for the gateway user a file that user could not), or the embedded
+// default, or hermes.toml's own.
+func TestProfileModuleOnTheVolume(t *testing.T) {
+	clearEnv(t)
+	dir := t.TempDir()
+	top := write(t, dir, "hermes.toml", "home = \"/h\"\n[policy]\nmodule = \"/etc/hermes/policies/x.wasm\"\n")
+	c, err := Load(top, Overrides{})
+	require.NoError(t, err)
+	for name, tc := range map[string]struct{ module, err string }{
+		"on the volume":     {"/h/profiles/coder/p.wasm", ""},
+		"embedded default":  {"", ""},
+		"hermes.toml's own": {"/etc/hermes/policies/x.wasm", ""},
+		"root-only file":    {"/root/secret.wasm", `policy.module in ` + dir + `/p.toml: "/root/secret.wasm" is not on the volume (/h): a profile may name only a module there, the embedded default ("") or hermes.toml's; set others in hermes.toml`},
+		"dot-dot out":       {"/h/../etc/shadow", `"/h/../etc/shadow" is not on the volume`},
+		"relative":          {"p.wasm", `"p.wasm" is not on the volume`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := write(t, dir, "p.toml", fmt.Sprintf("[policy]\nmodule = %q\n", tc.module))
+			pc, err := c.ForProfile(p)
+			if tc.err == "" {
+				require.NoError(t, err)
+				assert.Equal(t, tc.module, pc.Policy.Module)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.err)
+			pc, ps := c.CheckProfile(p)
+			require.Len(t, ps, 1)
+			assert.Equal(t, c.Policy.Module, pc.Policy.Module, "the refused module is not used")
+		})
+	}
 }
 
 // profile.toml is written by the gateway user: what it may not set.

@@ -255,7 +255,11 @@ func (c Config) clone() Config {
 // profile.toml. read is false when the file could not be read or parsed
 // (the only problem then says why).
 func (c *Config) merge(path string, profile bool) (ps []Problem, read bool) {
-	data, err := readFile(path)
+	read_ := readFile
+	if profile {
+		read_ = readProfileFile
+	}
+	data, err := read_(path)
 	if err != nil {
 		return []Problem{readProblem(path, err)}, false
 	}

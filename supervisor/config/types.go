@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
 	"os"
 	"strconv"
 	"strings"
@@ -84,6 +85,15 @@ func (s ByteSize) String() string {
 }
 
 const maxConfigSize = 1 << 20
+
+// readProfileFile reads a profile.toml: a file of the gateway user's
+// volume, read like every other there (package volume: never through a
+// symlink or a second hard link, a FIFO refused, at most maxConfigSize
+// bytes), so that root never reads, and quotes in an error, a file the
+// gateway user could not.
+func readProfileFile(path string) ([]byte, error) {
+	return volume.ReadFile(path, maxConfigSize)
+}
 
 // readFile reads the configuration file at path (a symlink is followed: a
 // mounted ConfigMap is one) with one open, fstat and read: boot reads a

@@ -10,22 +10,28 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
+	"time"
 
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
 	"github.com/hermes-supervisor/hermes-supervisor/policy"
-	"github.com/hermes-supervisor/hermes-supervisor/policy/fallback"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
 )
 
 // Decider makes decisions; *policy.Engine, *Lazy and what a Pool hands
@@ -34,31 +40,126 @@ type Decider interface {
 	Decide(ctx context.Context, in *hostabi.Input) (policy.Result, error)
 }
 
-// cacheBase is policy.cache_dir, or <home>/cache/policy when that is empty.
-func cacheBase(c config.Config) string {
-	if c.Policy.CacheDir != "" {
-		return c.Policy.CacheDir
-	}
-	return filepath.Join(c.Home, "cache", "policy")
+// CacheDir is where this process caches compiled policy modules: a
+// directory per uid under policy.cache_dir, because boot runs as root and
+// the gateways' supervisors as the gateway user, and neither may write (or
+// poison) the other's compiled code. "" when there is no cache.
+func CacheDir(c config.Config) string {
+	return uidDir(c, os.Geteuid())
 }
 
-// CacheDir is where this process caches compiled policy modules: a
-// directory per uid under the cache base, because boot runs as root and the
-// gateways' supervisors as the gateway user, and neither may write (or
-// poison) the other's compiled code.
-func CacheDir(c config.Config) string {
-	return filepath.Join(cacheBase(c), "uid-"+strconv.Itoa(os.Geteuid()))
+func uidDir(c config.Config, uid int) string {
+	if c.Policy.CacheDir == "" {
+		return ""
+	}
+	return filepath.Join(c.Policy.CacheDir, "uid-"+strconv.Itoa(uid))
+}
+
+// usableCache returns the cache directory this process may use, creating
+// it when missing, or "" (and why) when it must compile without one.
+//
+// Root loads machine code from its cache: it uses one only when that
+// directory and every directory above it belong to root and nobody else
+// may write to them (a world-writable directory with the sticky bit, such
+// as /tmp, is allowed above it: nobody else can rename or remove what root
+// made there). Anything else is a planted cache, and root compiles afresh.
+// Another user's cache is its own business: it is used when it is that
+// user's.
+func usableCache(c config.Config) (string, error) {
+	dir := CacheDir(c)
+	if dir == "" {
+		return "", nil
+	}
+	if r, ok := checked.Load(dir); ok { // a boot asks once per profile
+		r := r.(cacheCheck)
+		return r.dir, r.err
+	}
+	d, err := checkCache(c, dir)
+	checked.Store(dir, cacheCheck{d, err})
+	return d, err
+}
+
+// checked remembers usableCache's answers for this process.
+var checked sync.Map
+
+type cacheCheck struct {
+	dir string
+	err error
+}
+
+func checkCache(c config.Config, dir string) (string, error) {
+	uid := os.Geteuid()
+	if uid == 0 {
+		if err := os.MkdirAll(c.Policy.CacheDir, 0o755); err != nil {
+			return "", err
+		}
+		if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+			return "", err
+		}
+		if err := rootOnly(dir); err != nil {
+			return "", err
+		}
+		return dir, nil
+	}
+	fi, err := os.Lstat(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			return "", err
+		}
+		return dir, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if st := fi.Sys().(*syscall.Stat_t); !fi.IsDir() || int(st.Uid) != uid {
+		return "", fmt.Errorf("%s is not a directory of uid %d", dir, uid)
+	}
+	return dir, nil
+}
+
+// rootOnly checks that dir and every directory above it belong to root
+// and that nobody else may write to them (sticky world-writable
+// directories excepted).
+func rootOnly(dir string) error {
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return err
+	}
+	for d := real; ; d = filepath.Dir(d) {
+		fi, err := os.Lstat(d)
+		if err != nil {
+			return err
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		switch {
+		case !fi.IsDir():
+			return fmt.Errorf("%s is not a directory", d)
+		case st.Uid != 0:
+			return fmt.Errorf("%s belongs to uid %d, not root", d, st.Uid)
+		case fi.Mode().Perm()&0o022 != 0 && fi.Mode()&os.ModeSticky == 0:
+			return fmt.Errorf("%s is writable by others (mode %s)", d, fi.Mode().Perm())
+		}
+		if d == "/" {
+			return nil
+		}
+	}
 }
 
 // PrepareCacheDir creates the cache directory of uid (owned by uid:gid, mode
-// 0700) under the cache base, so that a process running as that user can
-// cache compiled modules. Boot calls it, as root, for the gateway user.
+// 0700) under policy.cache_dir, root's, so that a process running as that
+// user can cache compiled modules. Boot calls it, as root, for the gateway
+// user. It refuses a cache directory that is not root's (see usableCache).
 func PrepareCacheDir(c config.Config, uid, gid int) error {
-	base := cacheBase(c)
-	if err := os.MkdirAll(base, 0o755); err != nil {
+	dir := uidDir(c, uid)
+	if dir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(c.Policy.CacheDir, 0o755); err != nil {
 		return fmt.Errorf("policy cache: %w", err)
 	}
-	dir := filepath.Join(base, "uid-"+strconv.Itoa(uid))
+	if err := rootOnly(c.Policy.CacheDir); err != nil {
+		return fmt.Errorf("policy cache: %w", err)
+	}
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("policy cache: %w", err)
 	}
@@ -81,16 +182,35 @@ func Options(c config.Config, logger *slog.Logger) (policy.Options, error) {
 	if err != nil {
 		return policy.Options{}, fmt.Errorf("config: policy.params: %w", err)
 	}
+	cache, err := usableCache(c)
+	if err != nil {
+		if logger != nil {
+			logger.Warn("policy: not using the compilation cache; compiling afresh", "cache", CacheDir(c), "why", err.Error())
+		}
+		cache = ""
+	}
 	return policy.Options{
 		Module:      c.Policy.Module,
 		SHA256:      c.Policy.SHA256,
 		Timeout:     c.Policy.Timeout.D(),
 		MemoryLimit: uint64(c.Policy.MemoryLimit),
-		OnError:     c.Policy.OnError,
-		CacheDir:    CacheDir(c),
+		OnError:     policy.OnError(c.Policy.OnError),
+		CacheDir:    cache,
 		Params:      params,
 		Logger:      logger,
+		Read:        readModule,
 	}, nil
+}
+
+// readModule reads a module file. One on the volume (a profile's own,
+// which its profile.toml may name) is read like every file of the volume
+// (package volume: no symlink, one link, beneath the volume); any other
+// (hermes.toml's, perhaps a mounted ConfigMap) as policy.ReadModule does.
+func readModule(path string) ([]byte, error) {
+	if volume.Confined(path) {
+		return volume.ReadFile(path, policy.MaxModuleSize)
+	}
+	return policy.ReadModule(path)
 }
 
 // Open opens the policy engine of configuration c now.
@@ -152,21 +272,7 @@ func Decide(ctx context.Context, d Decider, in hostabi.Input, logger *slog.Logge
 	if logger != nil {
 		logger.Error("policy failed; deciding with the native fallback", "err", err)
 	}
-	in.Params = nil
-	return policy.Result{Decision: fallback.Decide(&in), Policy: policy.FallbackIdentity, Fallback: true, FallbackReason: err.Error(), Failed: true}
-}
-
-// Digest is the sha256 of the module that made r, when the engine that
-// made it knows it ("" otherwise).
-func Digest(d Decider, r policy.Result) string {
-	id, ok := d.(interface {
-		Identity() string
-		Digest() string
-	})
-	if !ok || id.Identity() != r.Policy {
-		return ""
-	}
-	return id.Digest()
+	return policy.FallbackResult(&in, err)
 }
 
 // Pool holds the engines of one boot: one per distinct policy setting,
@@ -175,8 +281,19 @@ func Digest(d Decider, r policy.Result) string {
 // concurrent use; Close it when the boot is done.
 type Pool struct {
 	logger *slog.Logger
+	readAs func(path string) ([]byte, error) // set by ReadModulesAs
 	mu     sync.Mutex
 	m      map[string]*poolEntry
+}
+
+// ReadModulesAs makes the pool read every module on the volume as the
+// user uid:gid (the gateway user), in a child process: exe, the
+// supervisor binary, run as "exe policy read-module PATH" with that
+// user's credentials and nothing else of this process. Boot runs as root
+// and opens the module a profile.toml names: it must never read, for the
+// gateway user, a file that user could not read.
+func (p *Pool) ReadModulesAs(exe string, uid, gid int) {
+	p.readAs = func(path string) ([]byte, error) { return ReadModuleAs(exe, path, uid, gid) }
 }
 
 type poolEntry struct {
@@ -196,6 +313,9 @@ func (p *Pool) For(ctx context.Context, c config.Config) (Decider, error) {
 	o, err := Options(c, p.logger)
 	if err != nil {
 		return nil, err
+	}
+	if p.readAs != nil && o.Module != "" && volume.Confined(o.Module) {
+		o.Read = p.readAs
 	}
 	key, err := poolKey(&o)
 	if err != nil {
@@ -236,9 +356,14 @@ func (p *Pool) Close(ctx context.Context) error {
 func poolKey(o *policy.Options) (string, error) {
 	digest := "embedded"
 	if o.Module != "" {
-		b, err := policy.ReadModule(o.Module)
+		read := o.Read
+		if read == nil {
+			read = readModule
+		}
+		b, err := read(o.Module)
 		if err != nil {
 			digest = "unreadable:" + o.Module // policy.Open reads it again, and reports why
+			o.Read = func(string) ([]byte, error) { return nil, err }
 		} else {
 			o.Wasm = b
 			sum := sha256.Sum256(b)
@@ -250,4 +375,63 @@ func poolKey(o *policy.Options) (string, error) {
 		return "", fmt.Errorf("config: policy.params: %w", err)
 	}
 	return fmt.Sprintf("%s|%s|%s|%d|%s|%s|%s", digest, o.Module, o.SHA256, o.MemoryLimit, o.Timeout, o.OnError, params), nil
+}
+
+// ReadModuleTimeout bounds ReadModuleAs.
+const ReadModuleTimeout = 10 * time.Second
+
+// ReadModuleAs reads the module file path as the user uid:gid: it runs
+// exe (the supervisor binary) as "exe policy read-module PATH" with that
+// user's credentials, no supplementary groups and an empty environment,
+// and takes the module from its standard output (at most
+// policy.MaxModuleSize bytes, within ReadModuleTimeout). What the user may
+// not read, the child cannot read either, and its error is all root
+// reports.
+func ReadModuleAs(exe, path string, uid, gid int) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), ReadModuleTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe, "policy", "read-module", "--", path)
+	cmd.Env = []string{}
+	cmd.Dir = "/"
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}}
+	var stderr limitedBuffer
+	stderr.max = 4 << 10
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("read %s as uid %d: %w", path, uid, err)
+	}
+	b, rerr := io.ReadAll(io.LimitReader(out, policy.MaxModuleSize+1))
+	werr := cmd.Wait()
+	switch {
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("read %s as uid %d: no answer within %s", path, uid, ReadModuleTimeout)
+	case werr != nil:
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = werr.Error()
+		}
+		return nil, fmt.Errorf("read %s as uid %d: %s", path, uid, strings.TrimPrefix(msg, "supervisor: "))
+	case rerr != nil:
+		return nil, rerr
+	case len(b) > policy.MaxModuleSize:
+		return nil, fmt.Errorf("%s is more than %d bytes", path, policy.MaxModuleSize)
+	}
+	return b, nil
+}
+
+// limitedBuffer keeps the first max bytes written to it.
+type limitedBuffer struct {
+	bytes.Buffer
+	max int
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := l.max - l.Len(); room > 0 {
+		l.Buffer.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
 }

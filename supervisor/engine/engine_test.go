@@ -3,8 +3,10 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -121,4 +123,37 @@ func TestDecideFallsBack(t *testing.T) {
 	assert.Equal(t, "module exploded", r.FallbackReason)
 	assert.Equal(t, policy.FallbackIdentity, r.DecidedBy())
 	assert.Equal(t, hostabi.StateRunning, r.Decision.State, "a plain signal persists running")
+}
+
+// Root never loads compiled code from a cache someone else could write:
+// a cache directory (or one above it) of the gateway user's is not used.
+func TestRootRefusesAPlantedCache(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Fatal("this test checks what root does: run it as root (tests/run.sh does)")
+	}
+	c := conf(t)
+	c.Policy.CacheDir = filepath.Join(t.TempDir(), "cache")
+	require.NoError(t, os.MkdirAll(c.Policy.CacheDir, 0o755))
+	require.NoError(t, os.Chown(c.Policy.CacheDir, 10000, 10000)) // planted, or handed out
+	var log strings.Builder
+	o, err := engine.Options(c, slog.New(slog.NewTextHandler(&log, nil)))
+	require.NoError(t, err)
+	assert.Empty(t, o.CacheDir, "compiles afresh")
+	assert.Contains(t, log.String(), "belongs to uid 10000, not root")
+
+	good := conf(t)
+	good.Policy.CacheDir = filepath.Join(t.TempDir(), "cache")
+	o, err = engine.Options(good, nil)
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(good.Policy.CacheDir, "uid-0"), o.CacheDir)
+	fi, err := os.Stat(o.CacheDir)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), fi.Mode().Perm())
+
+	require.NoError(t, engine.PrepareCacheDir(good, 10000, 10000))
+	fi, err = os.Stat(filepath.Join(good.Policy.CacheDir, "uid-10000"))
+	require.NoError(t, err)
+	assert.Equal(t, uint32(10000), fi.Sys().(*syscall.Stat_t).Uid, "the gateway user's own cache")
+	assert.Error(t, engine.PrepareCacheDir(c, 10000, 10000), "never under a base that is not root's")
 }

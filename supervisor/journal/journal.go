@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
 )
 
 // MaxSize is the size past which a journal is rotated to ".1": with ".1",
@@ -164,10 +165,12 @@ func (w Writer) rotate(f file, dir owner, line []byte) (done bool, err error) {
 	if err := syscall.Fstat(f.fd, &held); err != nil {
 		return false, fmt.Errorf("journal: %s: %w", w.Path, err)
 	}
-	if err := syscall.Lstat(w.Path, &cur); err != nil || cur.Ino != held.Ino || cur.Dev != held.Dev {
+	if fi, err := volume.Lstat(w.Path); err != nil {
+		return false, nil
+	} else if cur = *fi.Sys().(*syscall.Stat_t); cur.Ino != held.Ino || cur.Dev != held.Dev {
 		return false, nil
 	}
-	if err := os.Rename(w.Path, w.Path+".1"); err != nil {
+	if err := volume.Rename(w.Path, w.Path+".1"); err != nil {
 		return false, fmt.Errorf("journal: rotate %s: %w", w.Path, err)
 	}
 	nf, st, err := open(w.Path, dir)
@@ -195,14 +198,12 @@ type owner struct{ uid, gid uint32 }
 // with one link. dir is the owner of the directory path is in.
 func open(path string, dir owner) (file, syscall.Stat_t, error) {
 	var st syscall.Stat_t
-	var fd int
-	var err error
-	for {
-		fd, err = syscall.Open(path, syscall.O_RDWR|syscall.O_APPEND|syscall.O_CREAT|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC|syscall.O_NOCTTY, 0o644)
-		if err != syscall.EINTR {
-			break
-		}
+	d, err := volume.Parent(path)
+	if err != nil {
+		return file{}, st, fmt.Errorf("journal: open %s: %w", path, err)
 	}
+	fd, err := d.Open(syscall.O_RDWR|syscall.O_APPEND|syscall.O_CREAT|syscall.O_NONBLOCK, 0o644)
+	d.Close()
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.ENXIO) || errors.Is(err, syscall.EISDIR) {
 			return file{}, st, fmt.Errorf("journal: %s: %w", path, ErrNotRegular)
@@ -263,17 +264,16 @@ func ensureDir(dir string) (owner, error) {
 	if o, err := dirOwner(dir); err == nil || !errors.Is(err, os.ErrNotExist) {
 		return o, err
 	}
-	if err := os.Mkdir(dir, 0o755); errors.Is(err, os.ErrExist) {
+	if err := volume.Mkdir(dir, 0o755); errors.Is(err, os.ErrExist) {
 		return dirOwner(dir) // made meanwhile by another writer
 	} else if err != nil {
 		return owner{}, fmt.Errorf("journal: %w", err)
 	}
 	o := owner{uint32(euid), 0} // ours (only the uid is looked at)
 	if euid == 0 {
-		var parent syscall.Stat_t
-		if syscall.Stat(filepath.Dir(dir), &parent) == nil && parent.Uid != 0 &&
-			os.Lchown(dir, int(parent.Uid), int(parent.Gid)) == nil {
-			o = owner{parent.Uid, parent.Gid}
+		if parent, err := dirOwner(filepath.Dir(dir)); err == nil && parent.uid != 0 &&
+			volume.Lchown(dir, int(parent.uid), int(parent.gid)) == nil {
+			o = parent
 		}
 	}
 	return o, nil
@@ -281,10 +281,11 @@ func ensureDir(dir string) (owner, error) {
 
 // dirOwner is the owner of the directory dir, which must not be a symlink.
 func dirOwner(dir string) (owner, error) {
-	var st syscall.Stat_t
-	if err := syscall.Lstat(dir, &st); err != nil {
+	fi, err := volume.Lstat(dir)
+	if err != nil {
 		return owner{}, fmt.Errorf("journal: %s: %w", dir, err)
 	}
+	st := fi.Sys().(*syscall.Stat_t)
 	if st.Mode&syscall.S_IFMT != syscall.S_IFDIR {
 		return owner{}, fmt.Errorf("journal: %s: %w", dir, ErrNotRegular)
 	}
@@ -322,14 +323,13 @@ func Read(path string) ([]Entry, []Warning, error) {
 }
 
 func readFile(path string) ([]Entry, []Warning, error) {
-	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC|syscall.O_NOCTTY, 0)
+	f, err := volume.OpenFile(path, syscall.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		if errors.Is(err, syscall.ENOENT) {
+		if errors.Is(err, os.ErrNotExist) {
 			return nil, nil, nil
 		}
 		return nil, nil, fmt.Errorf("journal: open %s: %w", path, err)
 	}
-	f := os.NewFile(uintptr(fd), path)
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {

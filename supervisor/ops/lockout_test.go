@@ -184,7 +184,8 @@ func TestStatusModuleNotes(t *testing.T) {
 	ctx := context.Background()
 	_, err := o.CreateProfile(ctx, "coder")
 	require.NoError(t, err)
-	dir := t.TempDir()
+	dir := filepath.Join(o.Config.Home, "policies") // a profile.toml may only name a module on the volume
+	require.NoError(t, os.MkdirAll(dir, 0o755))
 	mod := filepath.Join(dir, "m.wasm")
 	require.NoError(t, os.WriteFile(mod, []byte("module bytes"), 0o644))
 	sum := sha256.Sum256([]byte("module bytes"))

@@ -160,11 +160,14 @@ func (o *Ops) ensureSlot(ctx context.Context, t target) error {
 	if os.Geteuid() != 0 && syscall.Access(t.config.Scandir, unixW) != nil {
 		return o.awaitRegistrar(ctx, t, nil)
 	}
-	slot, err := slot.For(t.config, t.paths, o.Exe, true)
+	s, err := slot.For(t.config, t.paths, o.Exe, true)
 	if err != nil {
 		return err
 	}
-	if err := o.Tools.Publish(t.config.Scandir, slot); err != nil {
+	if err := slot.PrepareLog(s); err != nil {
+		return err
+	}
+	if err := o.Tools.Publish(t.config.Scandir, s); err != nil {
 		if errors.Is(err, s6.ErrPermission) {
 			return o.awaitRegistrar(ctx, t, err)
 		}
@@ -346,17 +349,26 @@ func (o *Ops) Stop(ctx context.Context, name string) error {
 	var mk state.Marker
 	marked := false
 	if st.Up {
+		state.RemoveOrphans(t.paths.Marker)
 		m, err := state.WriteMarkerFor(t.paths.Marker, st.Pid, state.IntentStop, o.now())
 		if err != nil && !errors.Is(err, state.ErrNoProcess) {
 			return err
 		}
 		mk, marked = m, err == nil
 	}
-	if _, err := state.Set(t.paths.State, state.Change{Desired: hostabi.StateStopped}, o.now()); err != nil {
+	withdraw := func(err error) error {
+		if marked {
+			// A stop that failed must not leave its marker: the next
+			// plain signal (a container restart) would read as this stop.
+			_ = state.WithdrawMarker(t.paths.Marker, mk)
+		}
 		return err
 	}
+	if _, err := state.Set(t.paths.State, state.Change{Desired: hostabi.StateStopped}, o.now()); err != nil {
+		return withdraw(err)
+	}
 	if err := o.Tools.Control(ctx, t.slot, s6.Down, o.wait(t, true)); err != nil {
-		return err
+		return withdraw(err)
 	}
 	return o.settleStop(t, marked, mk)
 }
@@ -420,8 +432,19 @@ func (o *Ops) Restart(ctx context.Context, name string) error {
 	if _, err := state.Set(t.paths.State, state.Change{Desired: hostabi.StateRunning}, o.now()); err != nil {
 		return err
 	}
-	if _, err := state.WriteMarkerFor(t.paths.Marker, st.Pid, state.IntentRestart, o.now()); err != nil && !errors.Is(err, state.ErrNoProcess) {
+	state.RemoveOrphans(t.paths.Marker)
+	mk, err := state.WriteMarkerFor(t.paths.Marker, st.Pid, state.IntentRestart, o.now())
+	if err != nil && !errors.Is(err, state.ErrNoProcess) {
 		return err
 	}
-	return o.awaitUp(ctx, t, "restart", o.Tools.Control(ctx, t.slot, s6.Restart, o.wait(t, true)))
+	marked := err == nil
+	if err := o.Tools.Control(ctx, t.slot, s6.Restart, o.wait(t, true)); err != nil {
+		if marked {
+			// A restart that failed leaves no marker behind (the process
+			// it names, if s6 signalled it, has consumed it already).
+			_ = state.WithdrawMarker(t.paths.Marker, mk)
+		}
+		return o.awaitUp(ctx, t, "restart", err)
+	}
+	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/ops"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
 )
 
 func newOps(t *testing.T) *ops.Ops {
@@ -23,6 +24,7 @@ func newOps(t *testing.T) *ops.Ops {
 	c.Home, c.Scandir = filepath.Join(base, "home"), filepath.Join(base, "service")
 	c.Gateway.User = ""
 	require.NoError(t, os.MkdirAll(c.Home, 0o755))
+	require.NoError(t, volume.Confine(c.Home)) // as the command does
 	return &ops.Ops{Config: c, Tools: &s6.Tools{}, Exe: "/bin/false", Wait: 10 * time.Second,
 		Now: func() time.Time { return time.Date(2026, 11, 25, 21, 0, 0, 0, time.UTC) }}
 }
@@ -78,4 +80,43 @@ func TestProfileCreateDelete(t *testing.T) {
 	err = o.DeleteProfile(ctx, "default")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "cannot be deleted")
+}
+
+// A symlinked profiles/ is never followed by create: nothing is made where
+// it points.
+func TestCreateRefusesSymlinkedProfiles(t *testing.T) {
+	o := newOps(t)
+	elsewhere := t.TempDir()
+	require.NoError(t, os.Symlink(elsewhere, filepath.Join(o.Config.Home, "profiles")))
+	_, err := o.CreateProfile(context.Background(), "coder")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), filepath.Join(o.Config.Home, "profiles"))
+	ents, err := os.ReadDir(elsewhere)
+	require.NoError(t, err)
+	assert.Empty(t, ents)
+}
+
+// Delete renames the directory aside in one step; what a killed delete
+// left is removed by the next create, which never adopts it.
+func TestDeleteIsOneStep(t *testing.T) {
+	o := newOps(t)
+	ctx := context.Background()
+	_, err := o.CreateProfile(ctx, "coder")
+	require.NoError(t, err)
+	leftover := filepath.Join(o.Config.Home, "profiles", ".deleted-coder-x")
+	require.NoError(t, os.MkdirAll(filepath.Join(leftover, "state"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(leftover, "state", "old"), []byte("x"), 0o644))
+	require.NoError(t, o.DeleteProfile(ctx, "coder"))
+	assert.NoDirExists(t, filepath.Join(o.Config.Home, "profiles", "coder"))
+	assert.NoDirExists(t, leftover, "swept by the delete")
+	names, _, err := o.ListProfiles()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"default"}, names)
+
+	// A directory with content that is not a profile is not adopted.
+	stray := filepath.Join(o.Config.Home, "profiles", "stray")
+	require.NoError(t, os.MkdirAll(filepath.Join(stray, "state"), 0o755))
+	_, err = o.CreateProfile(ctx, "stray")
+	assert.ErrorContains(t, err, "exists and is not an empty directory, nor a profile")
+	assert.NoFileExists(t, filepath.Join(stray, "profile.toml"))
 }

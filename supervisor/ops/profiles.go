@@ -7,12 +7,14 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/hermes-supervisor/hermes-supervisor/s6"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/slot"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
 )
 
 // profileTOML is what a new profile.toml holds: nothing but pointers to
@@ -36,8 +38,10 @@ type Created struct {
 
 // CreateProfile makes the profile directory with its profile.toml and,
 // when s6-svscan runs on the scan directory, registers its slot down. Run
-// as root with a gateway user configured, the directory is given to that
-// user, who runs the gateway.
+// as root with a gateway user configured, the directory (and profiles/,
+// when this creates it) is given to that user, who runs the gateway and
+// may create profiles itself. Every file operation goes through package
+// volume: a symlinked profiles/ is refused, never followed.
 func (o *Ops) CreateProfile(ctx context.Context, name string) (Created, error) {
 	if err := profile.ValidateName(name); err != nil {
 		return Created{}, err
@@ -52,26 +56,41 @@ func (o *Ops) CreateProfile(ctx context.Context, name string) (Created, error) {
 	if profile.Exists(o.Config.Home, name) {
 		return Created{Dir: p.Dir}, fmt.Errorf("%w: %s", ErrExists, p.Dir)
 	}
-	if err := os.MkdirAll(p.Dir, 0o755); err != nil {
-		return Created{}, fsError("create profile directory", p.Dir, err)
+	var owner *volume.Owner
+	if os.Geteuid() == 0 && o.Config.Gateway.User != "" {
+		s6o, err := slot.LookupOwner(o.Config.Gateway.User)
+		if err != nil {
+			return Created{}, err
+		}
+		owner = &volume.Owner{UID: s6o.UID, GID: s6o.GID}
+	}
+	profiles := filepath.Dir(p.Dir)
+	if err := volume.MkdirAll(profiles, 0o755, owner); err != nil {
+		return Created{}, fsError("create", profiles, err)
+	}
+	sweepDeleted(profiles)
+	if err := volume.Mkdir(p.Dir, 0o755); err != nil {
+		if !errors.Is(err, os.ErrExist) {
+			return Created{}, fsError("create profile directory", p.Dir, err)
+		}
+		// A directory that is not a profile yet: adopt it only when empty.
+		if ents, rerr := volume.ReadDir(p.Dir); rerr != nil || len(ents) > 0 {
+			return Created{Dir: p.Dir}, fmt.Errorf("%s exists and is not an empty directory, nor a profile (no profile.toml or SOUL.md): remove it, or add a profile.toml to make it one", p.Dir)
+		}
 	}
 	if err := state.WriteAtomic(p.Config, []byte(profileTOML), 0o644); err != nil {
 		return Created{}, fsError("write", p.Config, err)
 	}
+	if owner != nil {
+		for _, f := range []string{p.Dir, p.Config} {
+			if err := volume.Lchown(f, owner.UID, owner.GID); err != nil {
+				return Created{}, fsError("give to "+o.Config.Gateway.User, f, err)
+			}
+		}
+	}
 	c, err := o.Config.ForProfile(p.Config)
 	if err != nil {
 		return Created{}, err
-	}
-	if os.Geteuid() == 0 && c.Gateway.User != "" {
-		owner, err := slot.LookupOwner(c.Gateway.User)
-		if err != nil {
-			return Created{}, err
-		}
-		for _, f := range []string{p.Dir, p.Config} {
-			if err := os.Lchown(f, owner.UID, owner.GID); err != nil {
-				return Created{}, fsError("give to "+c.Gateway.User, f, err)
-			}
-		}
 	}
 	out := Created{Dir: p.Dir}
 	scanning, err := s6.Scanning(c.Scandir)
@@ -90,8 +109,15 @@ func (o *Ops) CreateProfile(ctx context.Context, name string) (Created, error) {
 	return out, nil
 }
 
+// deletedPrefix starts the name a deleted profile's directory is renamed
+// to before it is removed (a dot entry: never listed as a profile).
+const deletedPrefix = ".deleted-"
+
 // DeleteProfile removes a stopped profile: its slot (s6 forgets it) and its
-// directory with everything in it. A gateway that is up is refused.
+// directory with everything in it. A gateway that is up is refused. The
+// directory is first renamed aside in one step, then removed: a delete
+// killed half-way leaves no half-deleted profile under the name, only a
+// dot entry that the next create or delete removes.
 func (o *Ops) DeleteProfile(ctx context.Context, name string) error {
 	if name == profile.Root {
 		return fmt.Errorf("%q is the root profile; it cannot be deleted", name)
@@ -131,10 +157,32 @@ func (o *Ops) DeleteProfile(ctx context.Context, name string) error {
 			}
 		}
 	}
-	if err := os.RemoveAll(t.paths.Dir); err != nil {
+	profiles := filepath.Dir(t.paths.Dir)
+	aside := filepath.Join(profiles, deletedPrefix+name+"-"+strconv.FormatInt(o.now().UnixNano(), 36))
+	if err := volume.Rename(t.paths.Dir, aside); err != nil {
+		if t.orphan && errors.Is(err, os.ErrNotExist) {
+			return nil // only its slot was left, and it is gone now
+		}
 		return fsError("remove", t.paths.Dir, err)
 	}
+	if err := volume.RemoveAll(aside); err != nil {
+		return fsError("remove", aside, err)
+	}
+	sweepDeleted(profiles)
 	return nil
+}
+
+// sweepDeleted removes what deletes killed half-way left in profiles/.
+func sweepDeleted(profiles string) {
+	ents, err := volume.ReadDir(profiles)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), deletedPrefix) && e.IsDir() {
+			_ = volume.RemoveAll(filepath.Join(profiles, e.Name()))
+		}
+	}
 }
 
 // ListProfiles returns the profile names, the root profile first (see

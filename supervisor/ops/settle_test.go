@@ -79,3 +79,31 @@ func TestStopRecordsWhatNoSupervisorDecided(t *testing.T) {
 		})
 	}
 }
+
+// A stop that fails after writing its marker (here: s6 does not see the
+// service down in time) takes the marker back, so that the next plain
+// signal (a container restart) is not read as this operator's stop.
+func TestFailedStopWithdrawsItsMarker(t *testing.T) {
+	o := newOps(t)
+	ctx := context.Background()
+	_, err := o.CreateProfile(ctx, "coder")
+	require.NoError(t, err)
+	s6test.Start(t, o.Config.Scandir)
+	p, err := profile.For(o.Config.Home, "coder")
+	require.NoError(t, err)
+	slot := filepath.Join(o.Config.Scandir, "gateway-coder")
+	// A service that ignores SIGTERM for a while, and never reads the marker.
+	require.NoError(t, o.Tools.Publish(o.Config.Scandir, s6.Slot{Name: "gateway-coder",
+		Run: []string{"/bin/sh", "-c", `trap "" TERM; sleep 30`}, TimeoutKill: 2 * time.Second}))
+	require.NoError(t, o.Tools.Rescan(ctx, o.Config.Scandir, false))
+	require.Eventually(t, func() bool { st, err := o.Tools.Status(ctx, slot); return err == nil && st.Up }, 10*time.Second, 10*time.Millisecond)
+
+	o.Wait = 200 * time.Millisecond
+	err = o.Stop(ctx, "coder")
+	require.Error(t, err)
+	assert.ErrorIs(t, err, s6.ErrTimeout)
+	assert.NoFileExists(t, p.Marker, "the failed stop took its marker back")
+	f, err := state.Read(p.State)
+	require.NoError(t, err)
+	assert.Equal(t, "stopped", f.DesiredState, "the operator's intent stays recorded")
+}

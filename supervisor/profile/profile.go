@@ -2,8 +2,10 @@
 //
 // A profile name is validated before any path is built from it. The root
 // profile "default" lives at the top of the home directory; named profiles
-// live under profiles/<name>/. This package builds paths and lists profiles;
-// it reads no file contents and must not import other supervisor packages.
+// live under profiles/<name>/. This package builds paths and lists profiles
+// (through package volume: a symlinked profiles/ is never listed); it
+// reads no file contents and must not import other supervisor packages
+// but volume.
 package profile
 
 import (
@@ -12,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
 )
 
 // Root is the name of the root profile, kept at the top of the home directory.
@@ -107,7 +111,7 @@ func (p Problem) Error() string { return fmt.Sprintf("profiles/%s: %v", p.Entry,
 func List(home string) ([]string, []Problem, error) {
 	names := []string{Root}
 	var problems []Problem
-	entries, err := os.ReadDir(filepath.Join(home, "profiles"))
+	entries, err := volume.ReadDir(filepath.Join(home, "profiles"))
 	if errors.Is(err, os.ErrNotExist) {
 		return names, nil, nil
 	}
@@ -144,7 +148,7 @@ func List(home string) ([]string, []Problem, error) {
 
 func isProfileDir(dir string) bool {
 	for _, f := range []string{"profile.toml", "SOUL.md"} {
-		if fi, err := os.Lstat(filepath.Join(dir, f)); err == nil && fi.Mode().IsRegular() {
+		if fi, err := volume.Lstat(filepath.Join(dir, f)); err == nil && fi.Mode().IsRegular() {
 			return true
 		}
 	}

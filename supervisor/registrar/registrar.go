@@ -210,11 +210,14 @@ func (r *Registrar) publish(name string) error {
 		return fmt.Errorf("%w: gateway.user is empty, so its gateway would run as root from a profile on the volume; register it as root (`supervisor -p %s gateway start`)",
 			ErrRefused, name)
 	}
-	slot, err := slot.For(c, p, r.o.Exe, true)
+	s, err := slot.For(c, p, r.o.Exe, true)
 	if err != nil {
 		return err
 	}
-	return r.o.Tools.Publish(top.Scandir, slot)
+	if err := slot.PrepareLog(s); err != nil {
+		return err
+	}
+	return r.o.Tools.Publish(top.Scandir, s)
 }
 
 // remove takes the slot of a vanished profile out of the scan directory

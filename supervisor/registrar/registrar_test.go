@@ -17,6 +17,7 @@ import (
 	"github.com/hermes-supervisor/hermes-supervisor/s6/s6test"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/registrar"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
 )
 
 // hermesUID is the gateway user the tests give slots to.
@@ -41,6 +42,7 @@ func newEnv(t *testing.T) *env {
 	e := &env{home: filepath.Join(base, "home"), scandir: filepath.Join(base, "service"), log: &s6test.Buffer{}, tools: &s6.Tools{}}
 	require.NoError(t, os.MkdirAll(e.home, 0o755))
 	require.NoError(t, os.Chown(e.home, hermesUID, hermesUID))
+	require.NoError(t, volume.Confine(e.home)) // as the command does
 	s6test.Start(t, e.scandir)
 	e.conf = config.Default()
 	e.conf.Home, e.conf.Scandir = e.home, e.scandir

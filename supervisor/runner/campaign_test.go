@@ -13,6 +13,7 @@ import (
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
+	"github.com/hermes-supervisor/hermes-supervisor/tests/testenv"
 )
 
 // TestPlantedMarkerNotHonoured: a marker written by another user (uid
@@ -48,11 +49,9 @@ func TestPlantedMarkerNotHonoured(t *testing.T) {
 // after a random delay below maxDelay. The state file must be whole and
 // present; judge classifies it (and asserts on it), and the counts are
 // logged.
-func killDuringStop(t *testing.T, trials int, seed uint64, maxDelay time.Duration, mark func(e *env, pid int), judge func(i int, delay time.Duration, f state.File) string) {
-	if testing.Short() {
-		trials = 10
-	}
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), seed))
+func killDuringStop(t *testing.T, trials int, stream uint64, maxDelay time.Duration, mark func(e *env, pid int), judge func(i int, delay time.Duration, f state.File) string) {
+	trials = testenv.Trials(t, 8, trials)
+	rng := rand.New(rand.NewPCG(testenv.Seed(t), stream))
 	seen := map[string]int{}
 	for i := range trials {
 		e := newEnv(t, profile.Root, []string{"-term-exit", "0"}, "")

@@ -96,7 +96,7 @@ func (o *Options) record(source string, in hostabi.Input, r policy.Result, note 
 		}
 	}
 	e := journal.Entry{Time: in.Now, Profile: o.Paths.Name, Kind: in.Kind, Source: source, Input: in, Decision: r.Decision,
-		Policy: r.Policy, Fallback: r.Fallback, FallbackReason: r.FallbackReason, Digest: engine.Digest(o.Engine, r)}
+		Policy: r.Policy, Fallback: r.Fallback, FallbackReason: r.FallbackReason, Digest: r.Digest}
 	if note != nil {
 		note(&e)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/engine"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
 )
 
 var supervisorBin, standinBin string
@@ -62,6 +63,7 @@ type env struct {
 
 func newEnv(t testing.TB, name string, gatewayArgs []string, gateway string) *env {
 	home := t.TempDir()
+	require.NoError(t, volume.Confine(home)) // as the command does
 	p, err := profile.For(home, name)
 	require.NoError(t, err)
 	require.NoError(t, os.MkdirAll(p.Dir, 0o755))

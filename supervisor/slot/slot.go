@@ -7,7 +7,8 @@
 // Boot, the registrar and the operator commands all render slots through
 // here, so a slot is the same whoever publishes it.
 //
-// It may import s6, supervisor/config and supervisor/profile; never boot,
+// It may import s6, supervisor/config, supervisor/profile and
+// supervisor/volume; never boot,
 // ops, registrar, runner, policy or cmd.
 package slot
 
@@ -20,11 +21,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hermes-supervisor/hermes-supervisor/s6"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
 )
 
 // Prefix starts the slot name of every gateway.
@@ -144,6 +147,39 @@ func checkLogPath(home, logs string) error {
 		if fi.Mode()&os.ModeSymlink != 0 || !fi.IsDir() {
 			return fmt.Errorf("slot: log directory %s is a symlink or not a directory; replace it with a directory", d)
 		}
+	}
+	return nil
+}
+
+// PrepareLog creates the log directory of slot s when missing, and gives
+// it to the slot's owner (the gateway user, whom s6-log runs as). Beneath
+// the volume (see package volume) every directory is created and given
+// away through its parent's descriptor, never through a path the gateway
+// user could redirect; the directories it creates above the log directory
+// (logs/, logs/gateways/) go to the owner too. Call it before publishing.
+func PrepareLog(s s6.Slot) error {
+	if s.LogDir == "" {
+		return nil
+	}
+	var owner *volume.Owner
+	if s.Owner != nil {
+		owner = &volume.Owner{UID: s.Owner.UID, GID: s.Owner.GID}
+	}
+	if err := volume.MkdirAll(s.LogDir, 0o750, owner); err != nil {
+		return fmt.Errorf("slot: log directory: %w", err)
+	}
+	if owner == nil {
+		return nil
+	}
+	fi, err := volume.Lstat(s.LogDir)
+	if err != nil {
+		return fmt.Errorf("slot: log directory: %w", err)
+	}
+	if st := fi.Sys().(*syscall.Stat_t); int(st.Uid) == owner.UID && int(st.Gid) == owner.GID {
+		return nil
+	}
+	if err := volume.Lchown(s.LogDir, owner.UID, owner.GID); err != nil {
+		return fmt.Errorf("slot: log directory: %w", err)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"github.com/hermes-supervisor/hermes-supervisor/tests/testenv"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -87,9 +88,10 @@ func TestCrashConsistency(t *testing.T) {
 	exe, err := os.Executable()
 	require.NoError(t, err)
 	path := filepath.Join(t.TempDir(), "gateway_state.json")
-	rng := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
+	rng := rand.New(rand.NewPCG(1, testenv.Seed(t)))
+	writes := testenv.Trials(t, 150, 1000)
 	acked, kills := 0, 0
-	for acked < 1000 {
+	for acked < writes {
 		cmd := exec.Command(exe)
 		cmd.Env = append(os.Environ(), "STATE_TEST_WRITER="+path, "STATE_TEST_START="+strconv.Itoa(acked))
 		stdout, err := cmd.StdoutPipe()

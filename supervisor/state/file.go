@@ -3,13 +3,14 @@ package state
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
 )
 
 // MaxFileSize is the most this package reads of any file. Every file it
@@ -32,49 +33,26 @@ var (
 // A missing file returns an error wrapping os.ErrNotExist; every other
 // failure wraps ErrUnreadable and names path.
 func readFile(path string) ([]byte, error) {
-	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC|syscall.O_NOCTTY, 0)
-	if err != nil {
-		if errors.Is(err, syscall.ENOENT) {
-			return nil, fmt.Errorf("state: %s: %w", path, os.ErrNotExist)
-		}
-		if errors.Is(err, syscall.ELOOP) {
-			return nil, fmt.Errorf("state: %s: %w: is a symlink", path, ErrUnreadable)
-		}
-		return nil, fmt.Errorf("state: %s: %w: %w", path, ErrUnreadable, err)
+	data, err := volume.ReadFile(path, MaxFileSize)
+	switch {
+	case err == nil:
+		return data, nil
+	case errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("state: %s: %w", path, os.ErrNotExist)
+	case errors.Is(err, syscall.ELOOP):
+		return nil, fmt.Errorf("state: %s: %w: is a symlink", path, ErrUnreadable)
 	}
-	f := os.NewFile(uintptr(fd), path)
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("state: %s: %w: %w", path, ErrUnreadable, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("state: %s: %w: is a %s, not a regular file", path, ErrUnreadable, kind(fi.Mode()))
-	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("state: %s: %w: %w", path, ErrUnreadable, err)
-	}
-	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("state: %s: %w: more than %d bytes", path, ErrUnreadable, MaxFileSize)
-	}
-	return data, nil
+	return nil, fmt.Errorf("state: %s: %w: %w", path, ErrUnreadable, unwrapPath(err))
 }
 
-func kind(m os.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "directory"
-	case m&os.ModeNamedPipe != 0:
-		return "FIFO"
-	case m&os.ModeSocket != 0:
-		return "socket"
-	case m&os.ModeDevice != 0:
-		return "device"
-	case m&os.ModeSymlink != 0:
-		return "symlink"
+// unwrapPath drops the path an *os.PathError repeats: this package's
+// errors name the file themselves.
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
 	}
-	return "special file"
+	return err
 }
 
 var tmpSeq atomic.Uint64
@@ -101,7 +79,7 @@ func writeAtomicLazy(path string, data []byte, perm os.FileMode) error {
 }
 
 func writeAtomic(path string, data []byte, perm os.FileMode, durable bool) error {
-	if fi, err := os.Lstat(path); err == nil && fi.IsDir() {
+	if fi, err := volume.Lstat(path); err == nil && fi.IsDir() {
 		return fmt.Errorf("state: write %s: %w: is a directory", path, ErrNotRegular)
 	}
 	f, tmp, err := createTemp(path, perm)
@@ -123,7 +101,7 @@ func writeAtomic(path string, data []byte, perm os.FileMode, durable bool) error
 func commitTemp(f *os.File, tmp, path string, data []byte, syncDir func() error) error {
 	fail := func(err error) error {
 		f.Close()
-		os.Remove(tmp)
+		volume.Remove(tmp)
 		return fmt.Errorf("state: write %s: %w", path, err)
 	}
 	if _, err := f.Write(data); err != nil {
@@ -135,11 +113,11 @@ func commitTemp(f *os.File, tmp, path string, data []byte, syncDir func() error)
 		}
 	}
 	if err := f.Close(); err != nil {
-		os.Remove(tmp)
+		volume.Remove(tmp)
 		return fmt.Errorf("state: write %s: %w", path, err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
+	if err := volume.Rename(tmp, path); err != nil {
+		volume.Remove(tmp)
 		return fmt.Errorf("state: write %s: %w", path, err)
 	}
 	if syncDir == nil {
@@ -155,7 +133,7 @@ func createTemp(path string, perm os.FileMode) (*os.File, string, error) {
 	dir := filepath.Dir(path)
 	for range 100 {
 		tmp := filepath.Join(dir, "."+filepath.Base(path)+".tmp-"+strconv.Itoa(os.Getpid())+"-"+strconv.FormatUint(tmpSeq.Add(1), 10))
-		f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, perm)
+		f, err := volume.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 		if err == nil {
 			return f, tmp, nil
 		}
@@ -167,7 +145,7 @@ func createTemp(path string, perm os.FileMode) (*os.File, string, error) {
 }
 
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
+	d, err := volume.OpenDir(dir)
 	if err != nil {
 		return fmt.Errorf("state: sync %s: %w", dir, err)
 	}
@@ -189,7 +167,7 @@ func removeFile(path string) error { return remove(path, true) }
 func removeLazy(path string) error { return remove(path, false) }
 
 func remove(path string, durable bool) error {
-	fi, err := os.Lstat(path)
+	fi, err := volume.Lstat(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -199,7 +177,7 @@ func remove(path string, durable bool) error {
 	if fi.IsDir() {
 		return fmt.Errorf("state: remove %s: %w: is a directory", path, ErrNotRegular)
 	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := volume.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("state: remove %s: %w", path, err)
 	}
 	if !durable {
@@ -235,9 +213,9 @@ func LockFile(path string, timeout time.Duration) (*Lock, error) {
 
 // openLock opens (creating it if needed) the lock file lp.
 func openLock(lp string) (*os.File, error) {
-	f, err := os.OpenFile(lp, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o666)
+	f, err := volume.OpenFile(lp, os.O_RDWR|os.O_CREATE|syscall.O_NONBLOCK, 0o666)
 	if errors.Is(err, os.ErrPermission) {
-		f, err = os.OpenFile(lp, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+		f, err = volume.OpenFile(lp, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("state: lock %s: %w", lp, err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
 )
 
 // Keeper makes durable updates of one state file for a long-lived writer
@@ -29,6 +30,7 @@ import (
 // it does the ordinary way, as Set does.
 type Keeper struct {
 	path      string
+	timeout   time.Duration // how long an update waits for the lock; 0 = LockTimeout
 	dir       *os.File
 	lock      *os.File
 	spare     *os.File
@@ -58,7 +60,7 @@ func NewKeeper(path string) *Keeper {
 // nothing is missing; failures are left for the update to meet and report.
 func (k *Keeper) Prepare() {
 	if k.dir == nil {
-		if d, err := os.OpenFile(filepath.Dir(k.path), os.O_RDONLY|syscall.O_DIRECTORY, 0); err == nil {
+		if d, err := volume.OpenDir(filepath.Dir(k.path)); err == nil {
 			k.dir = d
 		}
 	}
@@ -102,8 +104,12 @@ func (k *Keeper) Holds(gw, desired hostabi.State) bool {
 	if (gw != hostabi.StateNone && gw != k.last.gateway) || (desired != hostabi.StateNone && desired != k.last.desire) {
 		return false
 	}
-	var st syscall.Stat_t
-	if syscall.Lstat(k.path, &st) != nil || uint64(st.Dev) != k.last.dev || st.Ino != k.last.ino || st.Size != int64(len(k.last.data)) {
+	fi, err := volume.Lstat(k.path)
+	if err != nil {
+		return false
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	if st.Dev != k.last.dev || st.Ino != k.last.ino || st.Size != int64(len(k.last.data)) {
 		return false
 	}
 	data, err := readFile(k.path)
@@ -129,6 +135,13 @@ func (k *Keeper) Close() {
 	}
 }
 
+func (k *Keeper) lockTimeout() time.Duration {
+	if k.timeout > 0 {
+		return k.timeout
+	}
+	return LockTimeout
+}
+
 // acquire takes the state lock on the held lock file while it is still the
 // one on disk; otherwise it locks the ordinary way.
 func (k *Keeper) acquire() (*Lock, error) {
@@ -138,9 +151,9 @@ func (k *Keeper) acquire() (*Lock, error) {
 		k.lock = nil
 	}
 	if k.lock == nil {
-		return LockFile(k.path, LockTimeout)
+		return LockFile(k.path, k.lockTimeout())
 	}
-	if err := flockWait(k.lock, lp, LockTimeout); err != nil {
+	if err := flockWait(k.lock, lp, k.lockTimeout()); err != nil {
 		return nil, err
 	}
 	return &Lock{f: k.lock, held: true}, nil
@@ -161,7 +174,7 @@ func (k *Keeper) write(data []byte) error {
 		}
 		return WriteAtomic(k.path, data, 0o644)
 	}
-	if fi, err := os.Lstat(k.path); err == nil && fi.IsDir() {
+	if fi, err := volume.Lstat(k.path); err == nil && fi.IsDir() {
 		sp.Close()
 		_ = removeLazy(name)
 		return fmt.Errorf("state: write %s: %w: is a directory", k.path, ErrNotRegular)
@@ -182,9 +195,16 @@ func (k *Keeper) write(data []byte) error {
 
 // removeOrphans removes this state file's temporary files whose writer (the
 // pid in their name) is gone.
-func (k *Keeper) removeOrphans() {
-	dir, base := filepath.Split(k.path)
-	ents, err := os.ReadDir(filepath.Clean(dir))
+func (k *Keeper) removeOrphans() { RemoveOrphans(k.path) }
+
+// RemoveOrphans removes the temporary files of path (".<base>.tmp-<pid>-<n>",
+// as every atomic write here names them) left by writers that are gone: a
+// command or supervisor SIGKILLed mid-write. A writer that still runs
+// keeps its file. What meets such a file removes it: boot's sweep, a
+// Keeper, an operator command writing path.
+func RemoveOrphans(path string) {
+	dir, base := filepath.Split(path)
+	ents, err := volume.ReadDir(filepath.Clean(dir))
 	if err != nil {
 		return
 	}
@@ -207,9 +227,14 @@ func (k *Keeper) removeOrphans() {
 // sameFile reports whether the open file f is still the file at path
 // (path itself, never a symlink's target).
 func sameFile(f *os.File, path string) bool {
-	var a, b syscall.Stat_t
-	if syscall.Fstat(int(f.Fd()), &a) != nil || syscall.Lstat(path, &b) != nil {
+	var a syscall.Stat_t
+	if syscall.Fstat(int(f.Fd()), &a) != nil {
 		return false
 	}
+	fi, err := volume.Lstat(path)
+	if err != nil {
+		return false
+	}
+	b := fi.Sys().(*syscall.Stat_t)
 	return a.Dev == b.Dev && a.Ino == b.Ino
 }

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -123,15 +122,15 @@ func TestKeeperLockFileReplaced(t *testing.T) {
 	require.NoError(t, os.Remove(path+".lock"))
 	held, err := LockFile(path, time.Second)
 	require.NoError(t, err)
-	var released atomic.Bool
-	go func() {
-		time.Sleep(100 * time.Millisecond)
-		released.Store(true)
-		held.Unlock()
-	}()
+	// While the new lock file is held, the update cannot take it: it
+	// times out naming it (with the stale lock it held, it would succeed).
+	k.timeout = 50 * time.Millisecond
 	_, err = k.Set(Change{Gateway: hostabi.StateStopped}, t0)
-	require.NoError(t, err)
-	assert.True(t, released.Load(), "the update waited for the lock on the file now on disk")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), path+".lock: still held by another process")
+	held.Unlock()
+	_, err = k.Set(Change{Gateway: hostabi.StateStopped}, t0)
+	require.NoError(t, err, "released: the update goes through")
 }
 
 // A spare removed or replaced behind the Keeper's back is not used: the

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
 )
 
 // Ledger phases.
@@ -162,7 +163,7 @@ func trimBOM(b []byte) []byte {
 
 func ensureDir(path string) error {
 	dir := dirOf(path)
-	fi, err := os.Lstat(dir)
+	fi, err := volume.Lstat(dir)
 	if err == nil {
 		if !fi.IsDir() {
 			return fmt.Errorf("state: %s: %w: want a directory", dir, ErrNotRegular)
@@ -172,7 +173,7 @@ func ensureDir(path string) error {
 	if !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("state: %w", err)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := volume.MkdirAll(dir, 0o755, nil); err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
 	return nil

@@ -250,3 +250,14 @@ func ConsumeMarker(path string, self Proc, now time.Time, ttl time.Duration) (Ma
 	}
 	return m, j, err
 }
+
+// WithdrawMarker removes the marker at path if it is still m (same target
+// and written_at): the marker a command wrote and must not leave behind
+// when it fails. A marker another command wrote meanwhile is kept.
+func WithdrawMarker(path string, m Marker) error {
+	cur, j, _ := ReadMarker(path)
+	if j != MarkerHonoured || cur.Target() != m.Target() || !cur.WrittenAt.Equal(m.WrittenAt) {
+		return nil
+	}
+	return removeFile(path)
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
 )
 
 // Sweep removes a profile's runtime files at container boot: gateway.pid
@@ -31,11 +32,11 @@ func Sweep(p profile.Paths, now time.Time, ttl time.Duration) ([]string, error) 
 	}
 	// One listing of the profile directory tells which runtime files are
 	// there; a directory that cannot be listed is asked file by file.
-	top, err := os.ReadDir(p.Dir)
+	top, err := volume.ReadDir(p.Dir)
 	listed := err == nil
 	has := func(path string) bool {
 		if !listed || filepath.Dir(path) != p.Dir {
-			_, err := os.Lstat(path)
+			_, err := volume.Lstat(path)
 			return !errors.Is(err, os.ErrNotExist)
 		}
 		name := filepath.Base(path)
@@ -51,7 +52,7 @@ func Sweep(p profile.Paths, now time.Time, ttl time.Duration) ([]string, error) 
 	for _, dir := range []string{p.Dir, p.StateDir} {
 		ents := top
 		if dir != p.Dir {
-			ents, _ = os.ReadDir(dir)
+			ents, _ = volume.ReadDir(dir)
 		}
 		for _, e := range ents {
 			if strings.HasPrefix(e.Name(), ".") && strings.Contains(e.Name(), ".tmp-") && e.Type().IsRegular() {

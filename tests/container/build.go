@@ -97,3 +97,38 @@ func ModuleRoot() (string, error) {
 		dir = parent
 	}
 }
+
+var (
+	programsMu sync.Mutex
+	programs   = map[string]programBuild{}
+)
+
+type programBuild struct {
+	path string
+	err  error
+}
+
+// BuildProgram compiles the main package pkg (a path relative to the
+// module root, such as "./tests/hostile/attacker") into the binaries'
+// directory as name, once per test binary, and returns its path. The
+// directory is world-readable: a test may run the program as the hermes
+// user. Cleanup removes it with the others.
+func BuildProgram(pkg, name string) (string, error) {
+	bin, err := Build()
+	if err != nil {
+		return "", err
+	}
+	programsMu.Lock()
+	defer programsMu.Unlock()
+	if b, ok := programs[pkg]; ok {
+		return b.path, b.err
+	}
+	root, err := ModuleRoot()
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(bin.Dir, name)
+	err = goBuild(root, pkg, out)
+	programs[pkg] = programBuild{out, err}
+	return out, err
+}

@@ -38,13 +38,20 @@ import (
 // Options shape a container. The zero value boots `supervisor init`.
 type Options struct {
 	// Config is the hermes.toml written for the container; "" writes
-	// DefaultConfig. It may use {home}, {scandir}, {bin} and {standin}.
+	// DefaultConfig. It may use {home}, {scandir}, {bin}, {standin},
+	// {supervisor} and {dir}.
 	Config string
 	// Init returns PID 1's command line; nil runs `supervisor init`.
 	Init func(c *Container) []string
 	// KillGrace is how long Stop waits after SIGTERM before SIGKILL;
 	// 0 means Docker's 10 s.
 	KillGrace time.Duration
+	// PrivateDirs are existing directories of this machine on which every
+	// boot mounts a fresh tmpfs of its own (mode 0755, root's), as a
+	// container has its own /var/cache: what the product keeps there
+	// stays inside the container. Without namespaces they are the
+	// machine's own directories (the fallback is logged).
+	PrivateDirs []string
 }
 
 // DefaultConfig is the test configuration: the stand-in gateway run as the
@@ -101,6 +108,9 @@ func New(t testing.TB, opts Options) *Container {
 	mode, why := Detect()
 	if mode == Plain {
 		t.Logf("container: FALLBACK to a plain child process, no namespaces: %s", why)
+		if len(opts.PrivateDirs) > 0 {
+			t.Logf("container: FALLBACK: no private tmpfs on %v: the machine's own directories are used", opts.PrivateDirs)
+		}
 	} else {
 		t.Logf("container: %s", mode)
 	}
@@ -151,10 +161,11 @@ func (c *Container) PID1() int { return c.pid1 }
 // Boots counts the boots so far.
 func (c *Container) Boots() int { return c.boots }
 
-// Expand replaces {home}, {scandir}, {bin} and {standin} in s.
+// Expand replaces {home}, {scandir}, {bin}, {standin}, {supervisor} and
+// {dir} (the container's own directory, outside the volume) in s.
 func (c *Container) Expand(s string) string {
 	return strings.NewReplacer("{home}", c.Home, "{scandir}", c.Scandir, "{bin}", c.Bin.Dir,
-		"{standin}", c.Bin.Standin, "{supervisor}", c.Bin.Supervisor).Replace(s)
+		"{standin}", c.Bin.Standin, "{supervisor}", c.Bin.Supervisor, "{dir}", c.Dir).Replace(s)
 }
 
 // WriteConfig replaces hermes.toml (expanded as Options.Config is).
@@ -212,8 +223,12 @@ func (c *Container) Start() {
 	args := c.initArgs()
 	var cmd *exec.Cmd
 	if c.mode == Namespaced {
+		script := `mount -t tmpfs -o mode=0755 tmpfs "$0" && exec "$@"`
+		for _, d := range c.opts.PrivateDirs {
+			script = `mount -t tmpfs -o mode=0755 tmpfs '` + d + `' && ` + script
+		}
 		full := append([]string{"--pid", "--fork", "--kill-child=SIGKILL", "--mount-proc", "--mount", "--propagation", "private",
-			"sh", "-c", `mount -t tmpfs -o mode=0755 tmpfs "$0" && exec "$@"`, c.Scandir}, args...)
+			"sh", "-c", script, c.Scandir}, args...)
 		cmd = exec.Command("unshare", full...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	} else {

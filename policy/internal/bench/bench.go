@@ -16,6 +16,7 @@ import (
 
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
 	"github.com/hermes-supervisor/hermes-supervisor/policy"
+	"github.com/hermes-supervisor/hermes-supervisor/policy/fallback"
 )
 
 var now = time.Date(2026, 11, 25, 21, 0, 0, 0, time.UTC)
@@ -27,10 +28,21 @@ func Input() *hostabi.Input {
 		Signal: 15, Phase: hostabi.PhaseRunning, State: hostabi.StateRunning, Params: hostabi.Params{}}
 }
 
+// AsOperatorModule returns wasm with a custom section appended: the same
+// code, but not the embedded default's bytes, so the host runs it as it
+// runs an operator's module (termination checks and watchdog).
+func AsOperatorModule(wasm []byte) []byte {
+	const name = "hermes.bench"
+	out := append([]byte(nil), wasm...)
+	out = append(out, 0, byte(1+len(name)+1), byte(len(name)))
+	out = append(out, name...)
+	return append(out, 0)
+}
+
 // DecideWarm measures one decision of the module wasm on a warm instance.
 func DecideWarm(b *testing.B, wasm []byte) {
 	ctx := context.Background()
-	e, err := policy.Open(ctx, policy.Options{Wasm: wasm, OnError: "fail"})
+	e, err := policy.Open(ctx, policy.Options{Wasm: wasm, OnError: policy.OnErrorFail})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -46,11 +58,22 @@ func DecideWarm(b *testing.B, wasm []byte) {
 	}
 }
 
+// DecideNative measures the same decision by the native fallback: the floor.
+func DecideNative(b *testing.B) {
+	in := Input()
+	b.ReportAllocs()
+	for b.Loop() {
+		if d := fallback.Decide(in); d.State != hostabi.StateRunning {
+			b.Fatal(d)
+		}
+	}
+}
+
 // FirstDecision measures Open plus the first decision of wasm.
 func FirstDecision(b *testing.B, wasm []byte) {
 	ctx := context.Background()
 	first := func(b *testing.B, cache string) {
-		e, err := policy.Open(ctx, policy.Options{Wasm: wasm, CacheDir: cache, OnError: "fail"})
+		e, err := policy.Open(ctx, policy.Options{Wasm: wasm, CacheDir: cache, OnError: policy.OnErrorFail})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -82,7 +105,7 @@ func MemoryHeld(b *testing.B, wasm []byte) {
 		heap0, rss0 := memNow()
 		engines := make([]*policy.Engine, n)
 		for i := range engines {
-			e, err := policy.Open(ctx, policy.Options{Wasm: wasm, OnError: "fail"})
+			e, err := policy.Open(ctx, policy.Options{Wasm: wasm, OnError: policy.OnErrorFail})
 			if err != nil {
 				b.Fatal(err)
 			}

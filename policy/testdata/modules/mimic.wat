@@ -55,13 +55,18 @@
 
   ;; itoa appends the decimal form of a signed 32-bit integer.
   (func $itoa (param $v i32)
-    (local $u i64) (local $p i32) (local $n i32)
+    (local $u i64)
     (local.set $u (i64.extend_i32_s (local.get $v)))
     (if (i64.lt_s (local.get $u) (i64.const 0))
       (then
         (i32.store8 (global.get $cur) (i32.const 45))
         (global.set $cur (i32.add (global.get $cur) (i32.const 1)))
         (local.set $u (i64.sub (i64.const 0) (local.get $u)))))
+    (call $utoa (local.get $u)))
+
+  ;; utoa appends the decimal form of a non-negative integer.
+  (func $utoa (param $u i64)
+    (local $p i32)
     ;; digits backwards into 900..920
     (local.set $p (i32.const 920))
     (loop $l
@@ -79,7 +84,7 @@
                     (i32.load8_u (i32.add (i32.const 800) (local.get $s)))))
       (else
         (call $emit (i32.const 604) (i32.const 6))
-        (call $itoa (local.get $s))
+        (call $utoa (i64.extend_i32_u (local.get $s)))
         (i32.store8 (global.get $cur) (i32.const 41))
         (global.set $cur (i32.add (global.get $cur) (i32.const 1))))))
 
