@@ -67,6 +67,7 @@ func TestExitCode(t *testing.T) {
 		"wrapped usage":       {exitWith(1, usageErrorf("bad")), "", 2, "supervisor: bad\n"},
 		"permission":          {fmt.Errorf("state: write /v/x: %w", fs.ErrPermission), "hermes", 1, "supervisor: state: write /v/x: permission denied: run this command as root or the gateway user (hermes)\n"},
 		"permission, no user": {fmt.Errorf("write /v/x: %w", fs.ErrPermission), "", 1, "supervisor: write /v/x: permission denied: run this command as root\n"},
+		"outside text":        {errors.New("profiles/bad\x1b[2Jname: invalid"), "", 1, "supervisor: profiles/bad\\x1b[2Jname: invalid\n"},
 		"permission said":     {fmt.Errorf("permission denied on /v: run it as root: %w", fs.ErrPermission), "hermes", 1, "supervisor: permission denied on /v: run it as root: permission denied\n"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -156,6 +157,15 @@ func TestVersion(t *testing.T) {
 		require.Equal(t, exitOK, run(context.Background(), io, []string{"version"}))
 		assert.Equal(t, out.String(), out2.String())
 	})
+}
+
+func TestWarningsAreInert(t *testing.T) {
+	io, _, errb := testStreams(false)
+	io.Warn(errors.New("profiles/bad\nFORGED\x1b[31m"))
+	assert.Equal(t, "supervisor: warning: profiles/bad\\nFORGED\\x1b[31m\n", errb.String())
+	io, _, errb = testStreams(false)
+	logCheck(io, configReport{Problems: []configProblem{{Message: "profiles/bad\nFORGED: invalid"}}})
+	assert.NotContains(t, errb.String(), "\nFORGED")
 }
 
 func TestProgressOnlyOnATerminal(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/engine"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/show"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
 )
 
@@ -248,13 +249,14 @@ func runConfigCheck(ctx context.Context, opts *configCheckOptions) error {
 	return nil
 }
 
-// problemLine is a problem in one line, naming the profile when the
-// message does not already.
+// problemLine is a problem in one inert line (show.Text: it may quote a
+// directory name of the volume), naming the profile when the message does
+// not already.
 func problemLine(p configProblem) string {
 	if p.Profile != "" && !strings.Contains(p.Message, "profile") && !strings.Contains(p.Message, p.Profile) {
-		return "profile " + p.Profile + ": " + p.Message
+		return show.Text("profile " + p.Profile + ": " + p.Message)
 	}
-	return p.Message
+	return show.Text(p.Message)
 }
 
 func verdictWord(ok bool) string {

@@ -13,6 +13,7 @@ import (
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/ops"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/show"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
 )
 
@@ -53,9 +54,10 @@ func (s *ioStreams) Progress(format string, args ...any) {
 	}
 }
 
-// Warn prints a warning line on stderr.
+// Warn prints a warning on stderr, as one inert line (show.Text): it
+// often quotes the volume (a directory name, a journal line).
 func (s *ioStreams) Warn(err error) {
-	fmt.Fprintf(s.ErrOut, "supervisor: warning: %v\n", err)
+	fmt.Fprintf(s.ErrOut, "supervisor: warning: %s\n", show.Text(err.Error()))
 }
 
 // Logger is the logger of the long-running commands (boot, run, finish,

@@ -18,6 +18,8 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/show"
 )
 
 // Exit codes of every command. A few commands have codes of their own,
@@ -95,10 +97,15 @@ func exitCode(f *factory, err error) int {
 	return code
 }
 
-// message is err as the user reads it: one line, with what to do about a
-// permission error.
+// message is err as the user reads it: with what to do about a permission
+// error, and each line inert (show.Text: an error may quote the volume). An
+// error is one line, but for a compiler's output quoted by "policy build".
 func message(f *factory, err error) string {
-	msg := strings.TrimSpace(err.Error())
+	lines := strings.Split(strings.TrimSpace(err.Error()), "\n")
+	for i, l := range lines {
+		lines[i] = show.Text(l)
+	}
+	msg := strings.Join(lines, "\n")
 	if errors.Is(err, fs.ErrPermission) && !strings.Contains(msg, " as root") {
 		who := "root"
 		if u := f.gatewayUser(); u != "" {

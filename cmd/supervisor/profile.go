@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/ops"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/show"
 )
 
 func newCmdProfile(f *factory) *cobra.Command {
@@ -136,10 +137,10 @@ func runProfileList(opts *profileListOptions) error {
 	}
 	for _, p := range ps {
 		if p.Note != "" {
-			fmt.Fprintf(opts.IO.Out, "%s\t(%s)\n", p.Name, p.Note)
+			fmt.Fprintf(opts.IO.Out, "%s\t(%s)\n", show.Text(p.Name), show.Text(p.Note))
 			continue
 		}
-		fmt.Fprintln(opts.IO.Out, p.Name)
+		fmt.Fprintln(opts.IO.Out, show.Text(p.Name))
 	}
 	return nil
 }
