@@ -8,19 +8,35 @@
 # prints the boot decisions and the status table. Everything it starts is
 # killed and everything it writes removed on exit, even on failure.
 #
-# Run it as root on a Debian machine with s6 and execline installed
-# (apt-get install -y s6 execline).
+# Run it as root on a Debian machine with Go: it installs s6 and execline
+# itself when they are missing (apt-get install -y s6 execline), as
+# tests/run.sh does. Headings are bold only on a terminal, and never when
+# NO_COLOR is set (https://no-color.org).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 started=$(date +%s.%N)
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+  bold=$'\033[1m' plain=$'\033[0m'
+else
+  bold="" plain=""
+fi
+say() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 note() { printf '   %s\n' "$*"; }
 die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
 
-for bin in go s6-svscan s6-svstat execlineb; do
-  command -v "$bin" >/dev/null 2>&1 || die "$bin not found: install s6 and execline with \`apt-get install -y s6 execline\` (and Go 1.26)"
+command -v go >/dev/null 2>&1 || die "go not found: install Go 1.26 (https://go.dev/dl) and put it on PATH"
+need_apt=()
+for bin in s6-svscan:s6 execlineb:execline; do
+  command -v "${bin%%:*}" >/dev/null 2>&1 || need_apt+=("${bin##*:}")
 done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || die "missing ${need_apt[*]}; install them as root: apt-get install -y ${need_apt[*]}"
+  note "installing ${need_apt[*]} (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
 
 work=$(mktemp -d /tmp/hermes-demo.XXXXXX)
 chmod 755 "$work"

@@ -36,7 +36,7 @@ var binary string
 
 func TestMain(m *testing.M) {
 	if os.Getenv(asMain) == "1" {
-		os.Exit(run(&globals{stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:]))
+		os.Exit(run(context.Background(), systemStreams(), os.Args[1:]))
 	}
 	dir, err := os.MkdirTemp("", "supervisor-bin-")
 	if err != nil {
@@ -306,7 +306,7 @@ func TestOperatorErrors(t *testing.T) {
 		"permission denied creating a profile": {10000, []string{"profile", "create", "other"}, 1,
 			"permission denied on " + filepath.Join(e.home, "profiles")},
 		"profile exists": {0, []string{"profile", "create", "coder"}, 1, "profile exists"},
-		"bad output":     {0, []string{"gateway", "status", "--output", "yaml"}, 2, `--output "yaml": want table or json`},
+		"bad output":     {0, []string{"gateway", "status", "--output", "yaml"}, 2, `invalid argument "yaml" for "-o, --output" flag: want table or json`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			e.t = t

@@ -2,27 +2,62 @@
 // reconciler, the wrapper that s6 slots exec, the operator lifecycle
 // commands and the policy tools.
 //
-// This package only wires commands: it parses flags, calls into the
-// supervisor, s6 and policy packages, prints, and maps errors to exit codes
-// in exactly one place (main). It holds no logic of its own.
+// This package only wires commands, in the pattern of the GitHub CLI: one
+// file per command, each with an Options struct (the IO streams and the
+// flag values), a constructor that parses and validates the command line
+// into it, and a run function that does the work through the supervisor,
+// s6 and policy packages. It is the only package that prints to the user,
+// and errors become exit codes in exactly one place (exitCode). It holds
+// no logic of its own.
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"os"
+	"strings"
 
-	"github.com/spf13/cobra"
-
-	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
-	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/show"
 )
 
-// exitError carries a specific exit code up to main.
+// Exit codes of every command. A few commands have codes of their own,
+// documented with them: run (the policy's decision, or
+// runner.ExitTemporary), finish (lifecycle.FinishStopGood), policy test
+// and policy replay (exitUsage also for a load error).
+const (
+	exitOK      = 0 // done
+	exitFailure = 1 // failed; one line on stderr says what and where
+	exitUsage   = 2 // bad command line: unknown command or flag, missing or bad argument
+)
+
+func main() {
+	os.Exit(run(context.Background(), systemStreams(), os.Args[1:]))
+}
+
+// run executes the command line args and returns the exit code.
+func run(ctx context.Context, io *ioStreams, args []string) int {
+	f := newFactory(io)
+	root := newCmdRoot(f)
+	root.SetArgs(args)
+	return exitCode(f, root.ExecuteContext(ctx))
+}
+
+// usageError is a bad command line: exit 2.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{fmt.Errorf(format, args...)}
+}
+
+// exitError ends the command with a code of its own.
 type exitError struct {
 	code int
-	err  error // nil: exit silently (the command already printed what it had to)
+	err  error // nil: exit silently (the command already said what it had to)
 }
 
 func (e *exitError) Error() string {
@@ -34,109 +69,49 @@ func (e *exitError) Error() string {
 
 func (e *exitError) Unwrap() error { return e.err }
 
-// withCode wraps err so that main exits with code.
-func withCode(code int, err error) error { return &exitError{code: code, err: err} }
+// exitWith ends the command with code, printing err (if any) as any error.
+func exitWith(code int, err error) error { return &exitError{code: code, err: err} }
 
-// usageError marks a bad command line (exit 2).
-type usageError struct{ err error }
-
-func (e *usageError) Error() string { return e.err.Error() }
-func (e *usageError) Unwrap() error { return e.err }
-
-// globals are the flags every command accepts.
-type globals struct {
-	configFile string
-	home       string
-	scandir    string
-	profile    string
-	stdout     io.Writer
-	stderr     io.Writer
-}
-
-// load reads the effective configuration and confines this process to
-// its volume (see package volume): from then on no path beneath the home
-// directory is resolved through a symlink.
-func (g *globals) load() (config.Config, error) {
-	c, err := config.Load(g.configFile, config.Overrides{Home: g.home, Scandir: g.scandir})
-	if err != nil {
-		return c, err
-	}
-	if err := volume.Confine(c.Home); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return c, err
-	}
-	return c, nil
-}
-
-func newRoot(g *globals) *cobra.Command {
-	root := &cobra.Command{
-		Use:           "supervisor",
-		Short:         "Supervise hermes gateways under s6, with decisions made by a sandboxed policy module",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
-	root.SetOut(g.stdout)
-	root.SetErr(g.stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
-	f := root.PersistentFlags()
-	f.StringVar(&g.configFile, "config", "", "configuration file (default $HERMES_CONFIG, ./hermes.toml, /etc/hermes/hermes.toml, built-in defaults)")
-	f.StringVar(&g.home, "home", "", "home directory holding the profiles (overrides home and $HERMES_HOME)")
-	f.StringVar(&g.scandir, "scandir", "", "s6 scan directory (overrides scandir and $S6_PROFILE_GATEWAY_SCANDIR)")
-	f.StringVarP(&g.profile, "profile", "p", "default", "profile name")
-	for _, add := range commands {
-		root.AddCommand(add(g))
-	}
-	return root
-}
-
-// commands are registered by the files of this package, one per command.
-var commands []func(*globals) *cobra.Command
-
-func main() {
-	g := &globals{stdout: os.Stdout, stderr: os.Stderr}
-	os.Exit(run(g, os.Args[1:]))
-}
-
-// run executes the command line and returns the exit code. It is the one
-// place where errors become exit codes.
-func run(g *globals, args []string) int {
-	root := newRoot(g)
-	root.SetArgs(args)
-	err := root.Execute()
+// exitCode prints err, if any, as one line on stderr and returns the exit
+// code it means. It is the one place where errors become exit codes.
+func exitCode(f *factory, err error) int {
 	if err == nil {
-		return 0
+		return exitOK
 	}
+	code := exitFailure
 	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.err != nil {
-			fmt.Fprintln(g.stderr, "supervisor:", ee.err)
-		}
-		return ee.code
-	}
-	fmt.Fprintln(g.stderr, "supervisor:", err)
 	var ue *usageError
-	if errors.As(err, &ue) || isCobraUsage(err) {
-		return 2
+	switch {
+	case errors.As(err, &ee):
+		code = ee.code
+		if ee.err == nil {
+			return code
+		}
+		if errors.As(ee.err, &ue) {
+			code = exitUsage
+		}
+	case errors.As(err, &ue):
+		code = exitUsage
 	}
-	return 1
+	fmt.Fprintln(f.IO.ErrOut, "supervisor: "+message(f, err))
+	return code
 }
 
-// isCobraUsage recognises cobra's own argument errors (unknown command,
-// wrong number of arguments), which it returns as plain errors.
-func isCobraUsage(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "accepts ", "requires at least", "requires at most", "unknown flag", "unknown shorthand", "invalid argument"} {
-		if len(msg) >= len(p) && containsFold(msg, p) {
-			return true
-		}
+// message is err as the user reads it: with what to do about a permission
+// error, and each line inert (show.Text: an error may quote the volume). An
+// error is one line, but for a compiler's output quoted by "policy build".
+func message(f *factory, err error) string {
+	lines := strings.Split(strings.TrimSpace(err.Error()), "\n")
+	for i, l := range lines {
+		lines[i] = show.Text(l)
 	}
-	return false
-}
-
-func containsFold(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return true
+	msg := strings.Join(lines, "\n")
+	if errors.Is(err, fs.ErrPermission) && !strings.Contains(msg, " as root") {
+		who := "root"
+		if u := f.gatewayUser(); u != "" {
+			who = "root or the gateway user (" + u + ")"
 		}
+		msg += ": run this command as " + who
 	}
-	return false
+	return msg
 }

@@ -52,6 +52,13 @@ func Explain(e Entry, prior *Entry, loc *time.Location, withProfile bool) string
 	}
 	b.WriteString(" " + e.Kind.String() + ": ")
 	in, d := &e.Input, &e.Decision
+	if e.Refused != "" {
+		// No policy decided: say what the supervisor did, not what a
+		// gateway that never started did.
+		b.WriteString("gateway not started: " + d.Reason)
+		b.WriteString("; the slot stays down until `supervisor -p " + e.Profile + " gateway start`")
+		return b.String()
+	}
 	switch e.Kind {
 	case hostabi.KindBoot:
 		b.WriteString(bootAction(d.Action) + " because " + bootFacts(in))
@@ -75,9 +82,7 @@ func Explain(e Entry, prior *Entry, loc *time.Location, withProfile bool) string
 		if in.Uptime > 0 {
 			b.WriteString(" after " + uptime(in.Uptime) + " up")
 		}
-		if n := recentCrashes(in, 10*time.Minute); n > 0 {
-			fmt.Fprintf(&b, " (%d earlier exit%s by itself in the last 10m)", n, plural(n))
-		}
+		b.WriteString(earlierExits(in, loc))
 	}
 	b.WriteString("; ")
 	if e.Fallback {
@@ -123,6 +128,9 @@ func bootFacts(in *hostabi.Input) string {
 // ending says how a profile's previous life ended, for a boot explanation.
 func ending(p *Entry, now time.Time, loc *time.Location) string {
 	at := clock(p.Time, now, loc)
+	if p.Refused != "" {
+		return "the gateway was not started at " + at + ": no policy could decide for it"
+	}
 	if p.Kind == hostabi.KindExit {
 		return "the gateway " + ended(p.Input.ExitCode, p.Input.Signal) + " at " + at + ", " + exitAction(&p.Decision)
 	}
@@ -179,16 +187,65 @@ func ended(code, sig int32) string {
 	return "exited with code " + strconv.Itoa(int(code))
 }
 
-// recentCrashes counts the exits by themselves in the history within
-// window before the decision.
-func recentCrashes(in *hostabi.Input, window time.Duration) int {
+// earlierExits counts the exits by themselves in the history the policy
+// saw, for an exit explanation: within the policy's window when its
+// parameters name one (see Window), else since the oldest of them. It
+// claims no window the policy did not say it uses.
+func earlierExits(in *hostabi.Input, loc *time.Location) string {
+	window, key, windowed := Window(in.Params)
 	n := 0
+	var oldest time.Time
 	for _, r := range in.History {
-		if r.Trigger == hostabi.TriggerExited && in.Now.Sub(r.Time) <= window && !r.Time.After(in.Now) {
-			n++
+		if r.Trigger != hostabi.TriggerExited || r.Time.After(in.Now) {
+			continue
+		}
+		if windowed && in.Now.Sub(r.Time) > window {
+			continue
+		}
+		if n == 0 || r.Time.Before(oldest) {
+			oldest = r.Time
+		}
+		n++
+	}
+	switch {
+	case n == 0:
+		return ""
+	case windowed:
+		return fmt.Sprintf(" (%d earlier exit%s by itself in the last %s, policy.params.%s)", n, plural(n), window, key)
+	}
+	return fmt.Sprintf(" (%d earlier exit%s by itself since %s)", n, plural(n), clock(oldest, in.Now, loc))
+}
+
+// Window is the window a policy counts crashes in, when its parameters
+// name one: a parameter whose key is "window" or ends in "window" (after
+// a "." or "_"), holding a duration string ("10m") or a number of seconds.
+// key is the parameter's key; ok is false when no parameter names one.
+func Window(ps hostabi.Params) (window time.Duration, key string, ok bool) {
+	for _, p := range ps {
+		k := p.Key
+		if k != "window" && !strings.HasSuffix(k, "_window") && !strings.HasSuffix(k, ".window") {
+			continue
+		}
+		var d time.Duration
+		switch p.Type {
+		case hostabi.ParamString:
+			v, err := time.ParseDuration(p.Str)
+			if err != nil {
+				continue
+			}
+			d = v
+		case hostabi.ParamInt:
+			d = time.Duration(p.Int) * time.Second
+		case hostabi.ParamFloat:
+			d = time.Duration(p.Float * float64(time.Second))
+		default:
+			continue
+		}
+		if d > 0 {
+			return d, k, true
 		}
 	}
-	return n
+	return 0, "", false
 }
 
 func plural(n int) string {

@@ -73,6 +73,12 @@ type Entry struct {
 	Stopper int `json:"stopper_pid,omitempty"`
 	// MarkerAt is when that marker was written.
 	MarkerAt time.Time `json:"marker_at,omitzero"`
+	// Refused is why no policy decided at all, when none did: the policy
+	// could not be opened and policy.on_error is "fail", so "supervisor
+	// run" started no gateway. Decision is then what the supervisor did
+	// (stop, startup_failed), not a policy's answer: replay and capture
+	// leave such an entry out.
+	Refused string `json:"refused,omitempty"`
 }
 
 // Errors wrapped by this package; check them with errors.Is.

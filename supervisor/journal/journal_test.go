@@ -325,6 +325,26 @@ func TestExplainGolden(t *testing.T) {
 			Input:    hostabi.Input{Kind: hostabi.KindExit, Now: at(21, 5), Profile: "ops", ExitCode: 78, Uptime: 2 * time.Second, Params: params},
 			Decision: hostabi.Decision{Action: hostabi.ActionStop, State: hostabi.StateStopped, Reason: "exited 78 (EX_CONFIG): configuration error"},
 			Policy:   "default@3f2a9c1b"},
+		// A policy that names its window in its parameters: counted in it.
+		{Time: at(21, 20), Profile: "web", Kind: hostabi.KindExit, Source: SourceRun,
+			Input: hostabi.Input{Kind: hostabi.KindExit, Now: at(21, 20), Profile: "web", ExitCode: 1, Uptime: 5 * time.Second,
+				Params: hostabi.Params{{Key: "crash_window", Type: hostabi.ParamString, Str: "5m"}},
+				History: []hostabi.ExitRecord{
+					{Time: at(21, 2), ExitCode: 1, Trigger: hostabi.TriggerExited, Verdict: hostabi.ActionRestart},
+					{Time: at(21, 17), ExitCode: 1, Trigger: hostabi.TriggerExited, Verdict: hostabi.ActionRestart},
+					{Time: at(21, 18), ExitCode: 0, Trigger: hostabi.TriggerOperator}}},
+			Decision: hostabi.Decision{Action: hostabi.ActionRestart, State: hostabi.StateRunning, Delay: 4 * time.Second, Reason: "crash 2 in 5m"},
+			Policy:   "mypolicy@0badc0de"},
+		// No policy decided: on_error = "fail" and the module is missing.
+		{Time: at(21, 30), Profile: "web", Kind: hostabi.KindExit, Source: SourceRun, Outcome: "not started",
+			Input: hostabi.Input{Kind: hostabi.KindExit, Now: at(21, 30), Profile: "web", ExitCode: 111, Params: params},
+			Decision: hostabi.Decision{Action: hostabi.ActionStop, State: hostabi.StateStartupFailed,
+				Reason: `policy module /p/m.wasm cannot be used and policy.on_error is "fail": open /p/m.wasm: no such file or directory`},
+			Refused: "open /p/m.wasm: no such file or directory"},
+		{Time: at(21, 40), Profile: "web", Kind: hostabi.KindBoot, Source: SourceBoot, Outcome: "started",
+			Input:    hostabi.Input{Kind: hostabi.KindBoot, Now: at(21, 40), Profile: "web", State: hostabi.StateStartupFailed, Desired: hostabi.StateRunning, Params: params},
+			Decision: hostabi.Decision{Action: hostabi.ActionStart, Reason: "desired running"},
+			Policy:   "default@3f2a9c1b"},
 	}
 	var b strings.Builder
 	for _, e := range ExplainAll(es, time.UTC, true) {

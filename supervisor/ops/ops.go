@@ -1,9 +1,17 @@
 // Package ops is what an operator does to profiles and gateways: create,
-// delete and list profiles; start, stop, restart gateways and read their
-// status. It does the mechanics in the order that keeps the volume
-// truthful: a stop writes the planned-stop marker naming the supervised
-// process before s6 signals it, so the gateway's shutdown is recognised as
-// an operator's stop and not as a container restart.
+// delete and list profiles; start, stop, restart gateways, read their
+// status and reset their crash history. It does the mechanics in the order
+// that keeps the volume truthful: a stop writes the planned-stop marker
+// naming the supervised process before s6 signals it, so the gateway's
+// shutdown is recognised as an operator's stop and not as a container
+// restart.
+//
+// Stop, Status, Reset and DeleteProfile work from s6's view and the state
+// files whatever the profile's profile.toml says (a broken one is a note
+// in the status, never a lock-out), and on a profile whose profile.toml
+// was removed while s6 still has its slot; Start and Restart need a usable
+// configuration, since the gateway they start reads it. Its errors are
+// written for the operator who reads them, without a package prefix.
 //
 // It may import hostabi, s6 and the supervisor packages but boot, runner
 // and registrar; never cmd or policy (operators' commands ask no policy:
@@ -60,21 +68,56 @@ type target struct {
 	paths  profile.Paths
 	config config.Config
 	slot   string // slot directory
+	// configErr is why the profile's profile.toml cannot be used (nil
+	// when it can). A lenient resolve then carries hermes.toml's settings
+	// with the valid values of profile.toml merged in.
+	configErr error
+	// orphan: the profile directory is no profile any more (its
+	// profile.toml and SOUL.md are gone) but s6 still has its slot.
+	orphan bool
 }
 
+// resolve finds an existing profile whose configuration is usable: what
+// start and restart need, since the gateway they start reads it.
 func (o *Ops) resolve(name string) (target, error) {
-	p, err := profile.For(o.Config.Home, name)
-	if err != nil {
-		return target{}, fmt.Errorf("ops: %w", err)
-	}
-	if !profile.Exists(o.Config.Home, name) {
-		return target{}, noProfile(name)
-	}
-	c, err := o.Config.ForProfile(p.Config)
+	t, err := o.resolveLenient(name)
 	if err != nil {
 		return target{}, err
 	}
-	return target{paths: p, config: c, slot: filepath.Join(c.Scandir, slot.Name(name))}, nil
+	if t.orphan {
+		return target{}, noProfile(name)
+	}
+	if t.configErr != nil {
+		return target{}, t.configErr
+	}
+	return t, nil
+}
+
+// resolveLenient finds a profile as s6 and the state files know it,
+// whatever its profile.toml says: stop, status, reset and delete must work
+// on a gateway that runs even when its profile.toml was broken or removed
+// meanwhile (the problem is then in configErr or orphan). A name that is
+// neither a profile on the volume nor a slot in the scan directory is
+// ErrNoProfile.
+func (o *Ops) resolveLenient(name string) (target, error) {
+	p, err := profile.For(o.Config.Home, name)
+	if err != nil {
+		return target{}, err
+	}
+	t := target{paths: p, config: o.Config, slot: filepath.Join(o.Config.Scandir, slot.Name(name))}
+	if !profile.Exists(o.Config.Home, name) {
+		if ok, _ := slotExists(t); !ok {
+			return target{}, noProfile(name)
+		}
+		t.orphan = true
+		return t, nil
+	}
+	c, ps := o.Config.CheckProfile(p.Config)
+	t.config = c
+	if len(ps) > 0 {
+		t.configErr = ps[0]
+	}
+	return t, nil
 }
 
 func noProfile(name string) error {
@@ -98,7 +141,7 @@ func slotExists(t target) (bool, error) {
 	case errors.Is(err, os.ErrNotExist):
 		return false, nil
 	case err != nil:
-		return false, fmt.Errorf("ops: %w", err)
+		return false, err
 	}
 	return fi.IsDir(), nil
 }
@@ -156,7 +199,7 @@ func (o *Ops) awaitRegistrar(ctx context.Context, t target, why error) error {
 		if why == nil {
 			why = fmt.Errorf("permission denied on %s for uid %d", t.config.Scandir, os.Geteuid())
 		}
-		return fmt.Errorf("ops: cannot register %s (%v) and %w (%s is absent or down): run `supervisor -p %s gateway start` as root, or set registrar = true in hermes.toml and restart the container",
+		return fmt.Errorf("cannot register %s (%v) and %w (%s is absent or down): run `supervisor -p %s gateway start` as root, or set registrar = true in hermes.toml and restart the container",
 			name, why, ErrNoRegistrar, slot.RegistrarName, t.paths.Name)
 	}
 	ctx, cancel := context.WithTimeout(ctx, RegistrarWait)
@@ -174,7 +217,7 @@ func (o *Ops) awaitRegistrar(ctx context.Context, t target, why error) error {
 		select {
 		case <-ctx.Done():
 			logs, _ := slot.RegistrarLogDir(t.config.Scandir)
-			return fmt.Errorf("ops: the registrar did not register %s within %s: see its log in %s", name, RegistrarWait, logs)
+			return fmt.Errorf("the registrar did not register %s within %s: see its log in %s", name, RegistrarWait, logs)
 		case <-tick.C:
 		}
 	}
@@ -278,8 +321,12 @@ func tidyMarker(t target) {
 // Stop stops the gateway as an operator: it writes the planned-stop marker
 // naming the supervised process, records desired_state=stopped, then asks
 // s6 to take the slot down and waits until it is down and finished.
+//
+// It works from s6's view and the state files whatever the profile's
+// profile.toml says: a broken or removed profile.toml never locks an
+// operator out of stopping a gateway that runs.
 func (o *Ops) Stop(ctx context.Context, name string) error {
-	t, err := o.resolve(name)
+	t, err := o.resolveLenient(name)
 	if err != nil {
 		return err
 	}
@@ -354,7 +401,7 @@ func (o *Ops) settleStop(t target, marked bool, mk state.Marker) error {
 	return err
 }
 
-var errSettled = errors.New("ops: state already settled")
+var errSettled = errors.New("state already settled")
 
 // Restart restarts the gateway as an operator: a restart marker naming the
 // supervised process, then s6-svc -r, waiting until it is up and ready

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -43,17 +44,17 @@ type Created struct {
 // volume: a symlinked profiles/ is refused, never followed.
 func (o *Ops) CreateProfile(ctx context.Context, name string) (Created, error) {
 	if err := profile.ValidateName(name); err != nil {
-		return Created{}, fmt.Errorf("ops: %w", err)
+		return Created{}, err
 	}
 	if name == profile.Root {
-		return Created{}, fmt.Errorf("ops: %w: %q is the root profile (%s); it always exists", ErrExists, name, o.Config.Home)
+		return Created{}, fmt.Errorf("%w: %q is the root profile (%s); it always exists", ErrExists, name, o.Config.Home)
 	}
 	p, err := profile.For(o.Config.Home, name)
 	if err != nil {
-		return Created{}, fmt.Errorf("ops: %w", err)
+		return Created{}, err
 	}
 	if profile.Exists(o.Config.Home, name) {
-		return Created{Dir: p.Dir}, fmt.Errorf("ops: %w: %s", ErrExists, p.Dir)
+		return Created{Dir: p.Dir}, fmt.Errorf("%w: %s", ErrExists, p.Dir)
 	}
 	var owner *volume.Owner
 	if os.Geteuid() == 0 && o.Config.Gateway.User != "" {
@@ -74,7 +75,7 @@ func (o *Ops) CreateProfile(ctx context.Context, name string) (Created, error) {
 		}
 		// A directory that is not a profile yet: adopt it only when empty.
 		if ents, rerr := volume.ReadDir(p.Dir); rerr != nil || len(ents) > 0 {
-			return Created{Dir: p.Dir}, fmt.Errorf("ops: %s exists and is not an empty directory, nor a profile (no profile.toml or SOUL.md): remove it, or add a profile.toml to make it one", p.Dir)
+			return Created{Dir: p.Dir}, fmt.Errorf("%s exists and is not an empty directory, nor a profile (no profile.toml or SOUL.md): remove it, or add a profile.toml to make it one", p.Dir)
 		}
 	}
 	if err := state.WriteAtomic(p.Config, []byte(profileTOML), 0o644); err != nil {
@@ -119,9 +120,9 @@ const deletedPrefix = ".deleted-"
 // dot entry that the next create or delete removes.
 func (o *Ops) DeleteProfile(ctx context.Context, name string) error {
 	if name == profile.Root {
-		return fmt.Errorf("ops: %q is the root profile; it cannot be deleted", name)
+		return fmt.Errorf("%q is the root profile; it cannot be deleted", name)
 	}
-	t, err := o.resolve(name)
+	t, err := o.resolveLenient(name)
 	if err != nil {
 		return err
 	}
@@ -137,7 +138,7 @@ func (o *Ops) DeleteProfile(ctx context.Context, name string) error {
 				return err
 			}
 			if st.Up || st.WantedUp {
-				return fmt.Errorf("ops: gateway '%s' is %s: stop it first with `supervisor -p %s gateway stop`", name, st.State(), name)
+				return fmt.Errorf("gateway '%s' is %s: stop it first with `supervisor -p %s gateway stop`", name, st.State(), name)
 			}
 		}
 		err := s6.Remove(t.config.Scandir, slot.Name(name))
@@ -159,6 +160,9 @@ func (o *Ops) DeleteProfile(ctx context.Context, name string) error {
 	profiles := filepath.Dir(t.paths.Dir)
 	aside := filepath.Join(profiles, deletedPrefix+name+"-"+strconv.FormatInt(o.now().UnixNano(), 36))
 	if err := volume.Rename(t.paths.Dir, aside); err != nil {
+		if t.orphan && errors.Is(err, os.ErrNotExist) {
+			return nil // only its slot was left, and it is gone now
+		}
 		return fsError("remove", t.paths.Dir, err)
 	}
 	if err := volume.RemoveAll(aside); err != nil {
@@ -181,15 +185,90 @@ func sweepDeleted(profiles string) {
 	}
 }
 
-// ListProfiles returns the profile names, the root profile first, and the
-// directories under profiles/ that are not usable profiles.
+// ListProfiles returns the profile names, the root profile first (see
+// Profiles), and the directories under profiles/ that are not usable
+// profiles.
 func (o *Ops) ListProfiles() ([]string, []profile.Problem, error) {
-	return profile.List(o.Config.Home)
+	ps, problems, err := o.Profiles()
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.Name
+	}
+	return names, problems, err
+}
+
+// Profile is one profile as an operator lists it.
+type Profile struct {
+	Name       string `json:"name"`
+	Dir        string `json:"dir"`
+	Registered bool   `json:"registered"`     // its slot is in the scan directory
+	Note       string `json:"note,omitempty"` // what is wrong with it, if anything
+}
+
+// NoteOrphan is the note of a profile whose slot s6 still has although its
+// directory holds no profile.toml or SOUL.md any more.
+const NoteOrphan = "not a profile any more (no profile.toml or SOUL.md), but s6 still has its slot"
+
+// Profiles returns the profiles, the root profile first, then the named
+// ones by name: those on the volume, and those whose slot s6 still has
+// although their directory is no profile any more (its profile.toml was
+// removed while the gateway ran), so that an operator can still see, stop
+// and delete them. Directories under profiles/ that are not usable
+// profiles are returned as problems.
+func (o *Ops) Profiles() ([]Profile, []profile.Problem, error) {
+	names, problems, err := profile.List(o.Config.Home)
+	if err != nil {
+		return nil, nil, err
+	}
+	slots := o.slotNames()
+	out := make([]Profile, 0, len(names))
+	seen := map[string]bool{}
+	add := func(name, note string) {
+		p, err := profile.For(o.Config.Home, name)
+		if err != nil {
+			return
+		}
+		out = append(out, Profile{Name: name, Dir: p.Dir, Registered: slots[name], Note: note})
+		seen[name] = true
+	}
+	for _, n := range names {
+		add(n, "")
+	}
+	var orphans []string
+	for n := range slots {
+		if !seen[n] {
+			orphans = append(orphans, n)
+		}
+	}
+	sort.Strings(orphans)
+	for _, n := range orphans {
+		add(n, NoteOrphan)
+	}
+	if len(orphans) > 0 {
+		sort.SliceStable(out[1:], func(i, j int) bool { return out[1+i].Name < out[1+j].Name })
+	}
+	return out, problems, nil
+}
+
+// slotNames are the profiles whose gateway slot is in the scan directory.
+func (o *Ops) slotNames() map[string]bool {
+	out := map[string]bool{}
+	entries, err := os.ReadDir(o.Config.Scandir)
+	if err != nil {
+		return out
+	}
+	for _, e := range entries {
+		n, ok := strings.CutPrefix(e.Name(), slot.Prefix)
+		if ok && e.IsDir() && profile.ValidateName(n) == nil {
+			out[n] = true
+		}
+	}
+	return out
 }
 
 func fsError(op, path string, err error) error {
 	if errors.Is(err, os.ErrPermission) {
-		return fmt.Errorf("ops: permission denied on %s: %s needs root or the owner of %s", path, op, filepath.Dir(path))
+		return fmt.Errorf("permission denied on %s: %s needs root or the owner of %s", path, op, filepath.Dir(path))
 	}
-	return fmt.Errorf("ops: %s %s: %w", op, path, err)
+	return fmt.Errorf("%s %s: %w", op, path, err)
 }

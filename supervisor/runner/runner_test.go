@@ -169,10 +169,15 @@ func (e *env) signalEvent(name string) (string, bool) {
 }
 
 func (e *env) finish(code, sig int) int {
+	_, exit := e.finishOutput(code, sig)
+	return exit
+}
+
+func (e *env) finishOutput(code, sig int) (string, int) {
 	cmd := exec.Command(supervisorBin, "--config", e.cfg, "-p", e.p.Name, "finish", strconv.Itoa(code), strconv.Itoa(sig))
 	out, _ := cmd.CombinedOutput()
 	e.t.Logf("finish %d %d: %s", code, sig, out)
-	return cmd.ProcessState.ExitCode()
+	return string(out), cmd.ProcessState.ExitCode()
 }
 
 func (e *env) history() []hostabi.ExitRecord {

@@ -68,7 +68,7 @@ func run(count int, out, rawPath string) error {
 	defer os.RemoveAll(tmp)
 	wasm := filepath.Join(tmp, "crashloop.wasm")
 	fmt.Fprintln(os.Stderr, "bench: building policies/examples/crashloop with `supervisor policy build`")
-	if b, err := exec.Command("go", "run", "./cmd/supervisor", "policy", "build", "policies/examples/crashloop", "-o", wasm).CombinedOutput(); err != nil {
+	if b, err := exec.Command("go", "run", "./cmd/supervisor", "policy", "build", "policies/examples/crashloop", "--write", wasm).CombinedOutput(); err != nil {
 		return fmt.Errorf("policy build: %w: %s", err, b)
 	}
 	mod := "HERMES_POLICY_BENCH=" + wasm

@@ -188,7 +188,7 @@ func examplePolicy(t *testing.T, c *container.Container, name string) string {
 		return copyToVolume(t, c, found[0], name+".wasm")
 	}
 	out := filepath.Join(c.Dir, name+".wasm")
-	cmd := exec.Command(c.Bin.Supervisor, "policy", "build", src, "-o", out)
+	cmd := exec.Command(c.Bin.Supervisor, "policy", "build", src, "--write", out)
 	cmd.Dir = root
 	msg, err := cmd.CombinedOutput()
 	require.NoError(t, err, "supervisor policy build %s: %s", src, msg)

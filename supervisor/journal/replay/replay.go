@@ -56,10 +56,14 @@ func (r *Report) OK() bool { return r.Changed == 0 && r.Undecided == 0 }
 // compares its answer with the recorded one. Answers are compared on what
 // the supervisor acts upon (action, state, desired, exit code, delay), not
 // on the reason's wording. An answer of the native fallback is Undecided,
-// never Same: the candidate itself did not decide.
+// never Same: the candidate itself did not decide. Entries no policy
+// decided (journal.Entry.Refused) are left out.
 func Replay(ctx context.Context, cand Decider, es []journal.Entry) *Report {
 	rep := &Report{Policy: cand.Identity()}
 	for _, e := range es {
+		if e.Refused != "" {
+			continue // no policy decided: nothing to compare with
+		}
 		in := e.Input
 		if in.Params == nil {
 			in.Params = hostabi.Params{} // the recorded (empty) parameters, not the candidate's defaults
