@@ -85,17 +85,27 @@ func runBoot(ctx context.Context, opts *bootOptions) (boot.Report, error) {
 		}
 	}
 	logger := opts.IO.Logger(slog.LevelInfo)
-	if !opts.DryRun && os.Geteuid() == 0 && c.Gateway.User != "" {
-		// The gateways' supervisors run as the gateway user: give it a
-		// compilation cache of its own (a failure only costs compile time).
-		if owner, err := slot.LookupOwner(c.Gateway.User); err == nil {
+	pool := engine.NewPool(logger)
+	defer pool.Close(ctx)
+	if os.Geteuid() == 0 && c.Gateway.User != "" {
+		// A module on the volume (a profile's own) is read with the
+		// gateway user's rights, never root's. Without that user, such a
+		// module is not read at all (and every slot fails to render).
+		owner, err := slot.LookupOwner(c.Gateway.User)
+		if err != nil {
+			owner = &s6.Owner{UID: -1, GID: -1}
+			logger.Warn("boot: no gateway user; a profile's own policy module cannot be read", "err", err)
+		}
+		pool.ReadModulesAs(exe, owner.UID, owner.GID)
+		if err == nil && !opts.DryRun {
+			// The gateways' supervisors run as the gateway user: give it
+			// a compilation cache of its own (a failure only costs
+			// compile time).
 			if err := engine.PrepareCacheDir(c, owner.UID, owner.GID); err != nil {
 				logger.Warn("boot: policy cache for the gateway user", "err", err)
 			}
 		}
 	}
-	pool := engine.NewPool(logger)
-	defer pool.Close(ctx)
 	logCheck(opts.IO, opts.Check(ctx, poolOpener(opts.IO, pool)))
 	// The top-level policy first: with on_error = "fail", a module that
 	// cannot be loaded fails the boot as a whole.

@@ -388,6 +388,9 @@ const ReadModuleTimeout = 10 * time.Second
 // not read, the child cannot read either, and its error is all root
 // reports.
 func ReadModuleAs(exe, path string, uid, gid int) ([]byte, error) {
+	if uid < 0 || gid < 0 {
+		return nil, fmt.Errorf("%s is on the volume and is read as the gateway user, who does not exist", path)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), ReadModuleTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, exe, "policy", "read-module", "--", path)
