@@ -58,8 +58,10 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	// First of all: a SIGTERM from s6 while the configuration and the
 	// policy load must be decided, not kill this process.
 	sigs := make(chan os.Signal, 8)
+	// Never signal.Stop: until this process has exited, a second SIGTERM
+	// (s6-supervise's, after stage 3's kill(-1)) must not kill it with the
+	// default action between its decision and its exit.
 	signal.Notify(sigs, runner.StopSignals...)
-	defer signal.Stop(sigs)
 	notify, err := notifyFile(opts.NotifyFD)
 	if err != nil {
 		return err

@@ -251,7 +251,7 @@ func Run(ctx context.Context, o Options) (int, error) {
 	if sigs == nil {
 		ch := make(chan os.Signal, 8)
 		signal.Notify(ch, StopSignals...)
-		defer signal.Stop(ch)
+		defer signal.Stop(ch) // a caller that goes on (a test) gets the default back
 		sigs = ch
 	}
 

@@ -46,6 +46,9 @@ type Options struct {
 	// KillGrace is how long Stop waits after SIGTERM before SIGKILL;
 	// 0 means Docker's 10 s.
 	KillGrace time.Duration
+	// Env is added to the environment of PID 1 and of every Exec (the
+	// image's ENV).
+	Env []string
 	// PrivateDirs are existing directories of this machine on which every
 	// boot mounts a fresh tmpfs of its own (mode 0755, root's), as a
 	// container has its own /var/cache: what the product keeps there
@@ -185,14 +188,14 @@ func (c *Container) WriteConfig(conf string) {
 
 // Env is the environment of PID 1 and of every Exec.
 func (c *Container) Env() []string {
-	return []string{
+	return append([]string{
 		"PATH=" + c.Bin.Dir + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/command",
 		"HERMES_CONFIG=" + c.Config,
 		"HERMES_HOME=" + c.Home,
 		"S6_PROFILE_GATEWAY_SCANDIR=" + c.Scandir,
 		"HERMES_E2E_CONTAINER=" + c.id,
 		"LANG=C",
-	}
+	}, c.opts.Env...)
 }
 
 func (c *Container) initArgs() []string {
