@@ -7,6 +7,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -252,4 +253,37 @@ func TestGlobalOptions(t *testing.T) {
 		"--config /c.toml --home /h --scandir /s --profile coder"))
 	require.NotNil(t, got)
 	assert.Equal(t, globalFlags{config: "/c.toml", home: "/h", scandir: "/s", profile: "coder"}, f.flags)
+}
+
+// The slot's run command line takes a shortcut past the command tree;
+// anything else, even a valid command line of another shape, goes through
+// the tree.
+func TestSlotRunShortcut(t *testing.T) {
+	for name, tc := range map[string]struct {
+		args  string
+		ok    bool
+		flags globalFlags
+		fd    int
+	}{
+		"as slot renders it": {"--config /etc/h.toml --home /opt/data --scandir /run/service run -p coder --notify-fd 3", true,
+			globalFlags{config: "/etc/h.toml", home: "/opt/data", scandir: "/run/service", profile: "coder"}, 3},
+		"no config file":   {"--home /h --scandir /s run -p default --notify-fd 3", true, globalFlags{home: "/h", scandir: "/s", profile: "default"}, 3},
+		"no notify fd":     {"--home /h --scandir /s run -p default", true, globalFlags{home: "/h", scandir: "/s", profile: "default"}, -1},
+		"another order":    {"--scandir /s --home /h run -p default", false, globalFlags{}, 0},
+		"another command":  {"--home /h --scandir /s finish -p default 0 0", false, globalFlags{}, 0},
+		"extra argument":   {"--home /h --scandir /s run -p default --notify-fd 3 x", false, globalFlags{}, 0},
+		"bad fd":           {"--home /h --scandir /s run -p default --notify-fd 1", false, globalFlags{}, 0},
+		"flag=value form":  {"--home=/h --scandir /s run -p default", false, globalFlags{}, 0},
+		"no profile":       {"--home /h --scandir /s run", false, globalFlags{}, 0},
+		"empty home value": {"--home  --scandir /s run -p x", false, globalFlags{}, 0},
+	} {
+		t.Run(name, func(t *testing.T) {
+			flags, fd, ok := slotRun(strings.Fields(tc.args))
+			assert.Equal(t, tc.ok, ok)
+			if tc.ok {
+				assert.Equal(t, tc.flags, flags)
+				assert.Equal(t, tc.fd, fd)
+			}
+		})
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -55,6 +56,9 @@ cannot be written, or the policy cannot be opened with policy.on_error =
 }
 
 func runRun(ctx context.Context, opts *runOptions) error {
+	// A supervisor mostly waits: one P is all it needs, and every P holds
+	// caches and a thread of its own, in every gateway's supervisor.
+	runtime.GOMAXPROCS(1)
 	// First of all: a SIGTERM from s6 while the configuration and the
 	// policy load must be decided, not kill this process.
 	sigs := make(chan os.Signal, 8)
@@ -80,6 +84,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	defer eng.Close(ctx)
 	o.Engine, o.Notify, o.Signals = eng, notify, sigs
 	o.YieldCPU = true // this process ends with the stop
+	o.ReleaseImage = true
 	code, err := runner.Run(ctx, o)
 	return exitWith(code, err)
 }

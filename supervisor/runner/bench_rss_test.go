@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,5 +101,88 @@ func vmRSS(b *testing.B, pid int) float64 {
 		}
 	}
 	b.Fatalf("no VmRSS for pid %d", pid)
+	return 0
+}
+
+// BenchmarkPSS20 runs 20 "supervisor run" with the default policy at once,
+// each with its gateway ready and idle, and reports what one costs when
+// they share a machine: the median proportional set size (Pss: private
+// pages, plus shared pages divided among the processes sharing them) and
+// the median VmRSS. The reference, BenchmarkFloorPSS20, is 20 minimal Go
+// wrappers measured the same way.
+func BenchmarkPSS20(b *testing.B) {
+	var pss, rss []float64
+	for b.Loop() {
+		sups := make([]*sup, 20)
+		for i := range sups {
+			e := newEnv(b, profile.Root, nil, "")
+			sups[i] = e.start()
+		}
+		for _, s := range sups {
+			s.waitReady(b)
+		}
+		time.Sleep(time.Second)
+		for _, s := range sups {
+			pss = append(pss, smapsPss(b, s.cmd.Process.Pid))
+			rss = append(rss, vmRSS(b, s.cmd.Process.Pid))
+		}
+		for _, s := range sups {
+			s.cmd.Process.Signal(syscall.SIGTERM)
+		}
+		for _, s := range sups {
+			<-s.done
+		}
+	}
+	sort.Float64s(pss)
+	sort.Float64s(rss)
+	b.ReportMetric(pss[len(pss)/2], "pss-MiB")
+	b.ReportMetric(rss[len(rss)/2], "rss-MiB")
+}
+
+// BenchmarkFloorPSS20 is BenchmarkPSS20's reference: 20 minimal wrappers
+// (floorChild: start the gateway, wait for a signal, forward it) at once.
+func BenchmarkFloorPSS20(b *testing.B) {
+	var pss []float64
+	for b.Loop() {
+		cmds := make([]*exec.Cmd, 20)
+		for i := range cmds {
+			dir := b.TempDir()
+			cmd := exec.Command(os.Args[0], standinBin, "-notify-after", "0s")
+			cmd.Env = append(os.Environ(), floorEnv+"="+dir, floorNoWriteEnv+"=1")
+			out, err := cmd.StdoutPipe()
+			require.NoError(b, err)
+			require.NoError(b, cmd.Start())
+			line := make([]byte, 6)
+			_, err = io.ReadFull(out, line)
+			require.NoError(b, err)
+			cmds[i] = cmd
+		}
+		time.Sleep(time.Second)
+		for _, c := range cmds {
+			pss = append(pss, smapsPss(b, c.Process.Pid))
+		}
+		for _, c := range cmds {
+			c.Process.Signal(syscall.SIGTERM)
+		}
+		for _, c := range cmds {
+			c.Wait()
+		}
+	}
+	sort.Float64s(pss)
+	b.ReportMetric(pss[len(pss)/2], "pss-MiB")
+}
+
+// smapsPss is a process's proportional set size in MiB.
+func smapsPss(b *testing.B, pid int) float64 {
+	st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/smaps_rollup")
+	require.NoError(b, err)
+	for _, l := range strings.Split(string(st), "\n") {
+		if v, ok := strings.CutPrefix(l, "Pss:"); ok {
+			kb, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			require.NoError(b, err)
+			return float64(kb) / 1024
+		}
+	}
+	b.Fatalf("no Pss for pid %d", pid)
 	return 0
 }

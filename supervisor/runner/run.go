@@ -54,6 +54,10 @@ type Options struct {
 	// it: its process ends with the stop. A caller whose process goes on
 	// with other work leaves it false.
 	YieldCPU bool
+	// ReleaseImage hands the binary's read-only pages back to the kernel
+	// once the gateway is ready (see releaseImage). The run command sets
+	// it; a test process leaves it false.
+	ReleaseImage bool
 }
 
 func (o *Options) now() time.Time {
@@ -428,6 +432,9 @@ func (l *life) markReady() {
 		}
 		n.Close()
 		l.o.Notify = nil
+	}
+	if l.o.ReleaseImage {
+		releaseImage()
 	}
 }
 

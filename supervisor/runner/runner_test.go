@@ -41,7 +41,9 @@ func TestMain(m *testing.M) {
 	}
 	supervisorBin, standinBin = filepath.Join(dir, "supervisor"), filepath.Join(dir, "standin-gateway")
 	for bin, pkg := range map[string]string{supervisorBin: "../../cmd/supervisor", standinBin: "../../cmd/standin-gateway"} {
-		out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput()
+		build := exec.Command("go", "build", "-o", bin, pkg)
+		build.Env = append(os.Environ(), "CGO_ENABLED=0") // as the image's binary is built (README)
+		out, err := build.CombinedOutput()
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "building %s: %v\n%s", pkg, err, out)
 			os.Exit(1)
