@@ -289,14 +289,14 @@ type ExitRecord struct {
 // Input is everything a policy may use to make a decision. It is a pure
 // function's whole argument: time included.
 type Input struct {
-	Kind       Kind          `json:"kind"`
-	Now        time.Time     `json:"now"`
-	Profile    string        `json:"profile"`
-	Root       bool          `json:"root"` // Profile is the root profile "default"
-	State      State         `json:"state"`
-	Desired    State         `json:"desired"`
-	StateSince time.Time     `json:"state_since"`
-	PriorExit  PriorExit     `json:"prior_exit"`
+	Kind       Kind      `json:"kind"`
+	Now        time.Time `json:"now"`
+	Profile    string    `json:"profile"`
+	Root       bool      `json:"root"` // Profile is the root profile "default"
+	State      State     `json:"state"`
+	Desired    State     `json:"desired"`
+	StateSince time.Time `json:"state_since"`
+	PriorExit  PriorExit `json:"prior_exit"`
 	// NoStateFile (boot, ABI 1.1): nothing at all is at the state file's
 	// path. State is StateNone then; StateNone alone also means a file
 	// without gateway_state.
@@ -309,14 +309,14 @@ type Input struct {
 	// leading "init"), then a leading "hermes"; legacy when the rest starts
 	// with "gateway run" and holds no "--no-supervise", unless
 	// HERMES_GATEWAY_NO_SUPERVISE is 1, true or yes.
-	LegacyCommand bool `json:"legacy_command,omitempty"`
-	Trigger    Trigger       `json:"trigger"`
-	Signal     int32         `json:"signal"`
-	Phase      Phase         `json:"phase"`
-	Uptime     time.Duration `json:"uptime"`
-	ExitCode   int32         `json:"exit_code"`
-	History    []ExitRecord  `json:"history"`
-	Params     Params        `json:"params"`
+	LegacyCommand bool          `json:"legacy_command,omitempty"`
+	Trigger       Trigger       `json:"trigger"`
+	Signal        int32         `json:"signal"`
+	Phase         Phase         `json:"phase"`
+	Uptime        time.Duration `json:"uptime"`
+	ExitCode      int32         `json:"exit_code"`
+	History       []ExitRecord  `json:"history"`
+	Params        Params        `json:"params"`
 }
 
 // Decision is a policy's answer.
