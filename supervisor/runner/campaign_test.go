@@ -71,7 +71,7 @@ func killDuringStop(t *testing.T, trials int, seed uint64, maxDelay time.Duratio
 		require.NoError(t, err, "trial %d (kill after %s): the state file is torn or unreadable", i, delay)
 		require.True(t, f.Present, "trial %d (kill after %s): the state file is missing", i, delay)
 		seen[judge(i, delay, f)]++
-		if pid, _ := state.ReadPid(e.p.Pid); pid > 0 {
+		if pid, _ := e.gatewayPid(); pid > 0 {
 			syscall.Kill(-pid, syscall.SIGKILL)
 		}
 	}
