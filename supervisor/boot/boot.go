@@ -19,8 +19,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -28,6 +30,7 @@ import (
 
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
 	"github.com/hermes-supervisor/hermes-supervisor/policy"
+	"github.com/hermes-supervisor/hermes-supervisor/policy/fallback"
 	"github.com/hermes-supervisor/hermes-supervisor/s6"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/engine"
@@ -125,6 +128,7 @@ type booter struct {
 	Options
 	legacy    bool   // the container runs the legacy "gateway run" command
 	bootstrap string // HERMES_GATEWAY_BOOTSTRAP_STATE, "" when unset or empty
+	multiplex *bool  // GATEWAY_MULTIPLEX_PROFILES, when set to a recognized value
 	owners    slot.Owners
 	scan      *s6.Scandir // the scan directory, open while booting (nil in a dry run)
 	owner     func(config.Config) (*s6.Owner, error)
@@ -155,7 +159,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		o.ContainerArgv = ContainerArgv("/proc")
 	}
 	scan := profile.ScanProfiles(c.Home)
-	b := &booter{Options: o, bootstrap: o.Getenv(EnvBootstrapState),
+	b := &booter{Options: o, bootstrap: o.Getenv(EnvBootstrapState), multiplex: multiplexEnv(o.Getenv(EnvMultiplex)),
 		legacy: lifecycle.LegacyCommand(o.ContainerArgv, o.Getenv(EnvNoSupervise))}
 	if !o.DryRun {
 		if err := CheckVolume(c.Home); err != nil {
@@ -369,25 +373,48 @@ func (b *booter) priorState(f state.File, seed state.Change, seeded bool) string
 }
 
 // params are the policy parameters of the profile's effective
-// configuration c, with those the host sets at boot over them
-// (hostabi.ParamBootstrapState).
+// configuration c, with those boot's environment sets over them:
+// bootstrap_state from HERMES_GATEWAY_BOOTSTRAP_STATE, multiplex_profiles
+// from GATEWAY_MULTIPLEX_PROFILES.
 func (b *booter) params(c config.Config) (hostabi.Params, error) {
 	ps, err := hostabi.ParamsFromMap(c.Policy.Params)
 	if err != nil {
 		return nil, fmt.Errorf("config: policy.params: %w", err)
 	}
-	if b.bootstrap == "" {
+	var set []hostabi.Param
+	if b.bootstrap != "" {
+		set = append(set, hostabi.Param{Key: hostabi.ParamBootstrapState, Type: hostabi.ParamString, Str: b.bootstrap})
+	}
+	if b.multiplex != nil {
+		set = append(set, hostabi.Param{Key: fallback.ParamMultiplex, Type: hostabi.ParamBool, Bool: *b.multiplex})
+	}
+	if len(set) == 0 {
 		return ps, nil
 	}
-	out := make(hostabi.Params, 0, len(ps)+1)
+	out := make(hostabi.Params, 0, len(ps)+len(set))
 	for _, p := range ps {
-		if p.Key != hostabi.ParamBootstrapState {
+		if !slices.ContainsFunc(set, func(s hostabi.Param) bool { return s.Key == p.Key }) {
 			out = append(out, p)
 		}
 	}
-	out = append(out, hostabi.Param{Key: hostabi.ParamBootstrapState, Type: hostabi.ParamString, Str: b.bootstrap})
+	out = append(out, set...)
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil
+}
+
+// multiplexEnv reads GATEWAY_MULTIPLEX_PROFILES as hermes' own gateway
+// configuration does: 1, true, yes, on (any case, surrounding blanks
+// ignored) is true; 0, false, no, off is false; anything else, blank
+// included, is no override (nil): hermes.toml's multiplex_profiles stands.
+func multiplexEnv(v string) *bool {
+	t, f := true, false
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "yes", "on":
+		return &t
+	case "0", "false", "no", "off":
+		return &f
+	}
+	return nil
 }
 
 // seed writes what the boot decision seeded into the profile's state file

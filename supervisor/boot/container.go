@@ -18,6 +18,10 @@ const (
 	// EnvNoSupervise set to 1, true or yes turns the legacy command's
 	// migration off (upstream: the gateway then runs unsupervised).
 	EnvNoSupervise = "HERMES_GATEWAY_NO_SUPERVISE"
+	// EnvMultiplex, when set to a recognized boolean, overrides the
+	// policy parameter multiplex_profiles (as it overrides config.yaml
+	// for hermes itself).
+	EnvMultiplex = "GATEWAY_MULTIPLEX_PROFILES"
 )
 
 // wrapperName is the word of the container's command that upstream's

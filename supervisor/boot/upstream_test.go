@@ -252,6 +252,19 @@ func TestBootSeeds(t *testing.T) {
 	})
 }
 
+// GATEWAY_MULTIPLEX_PROFILES overrides multiplex_profiles when it says a
+// boolean hermes recognizes (test_env_true_wins, test_blank_env_falls_through_to_config).
+func TestBootMultiplexEnv(t *testing.T) {
+	for env, want := range map[string]string{"": boot.ActionStarted, "true": boot.ActionRegistered, " ON ": boot.ActionRegistered,
+		"1": boot.ActionRegistered, "off": boot.ActionStarted, "2": boot.ActionStarted} {
+		v := newVol(t)
+		v.soul("work", `{"gateway_state":"running"}`)
+		_, by := v.boot(true, nil, map[string]string{boot.EnvMultiplex: env})
+		assert.Equal(t, want, by["work"].Action, "GATEWAY_MULTIPLEX_PROFILES=%q", env)
+		assert.Equal(t, boot.ActionRegistered, by["default"].Action)
+	}
+}
+
 // TestBootContainerArgv: the container's command is found as upstream's
 // reconciler finds it.
 func TestBootContainerArgv(t *testing.T) {

@@ -150,8 +150,8 @@ func Parse(data []byte) (File, error) {
 		return File{}, err
 	}
 	f := File{Present: true, raw: raw}
-	f.GatewayState, f.gatewaySet, f.gatewayJSON = rawValue(decoded[KeyGatewayState])
-	f.DesiredState, f.desiredSet, f.desiredJSON = rawValue(decoded[KeyDesiredState])
+	f.GatewayState, f.gatewaySet, f.gatewayJSON = rawValue(decoded[KeyGatewayState], raw[KeyGatewayState])
+	f.DesiredState, f.desiredSet, f.desiredJSON = rawValue(decoded[KeyDesiredState], raw[KeyDesiredState])
 	// The rest is informative: a bad value is ignored, never fatal.
 	f.Timestamp = timeKey(decoded, KeyTimestamp)
 	f.UpdatedAt = timeKey(decoded, KeyUpdatedAt)
@@ -167,16 +167,17 @@ func Parse(data []byte) (File, error) {
 	return f, nil
 }
 
-// rawValue reads a state key's value v (nil: absent): its string, or its
-// JSON text when it is not a string; set is false for absent or null.
-func rawValue(v json.RawMessage) (s string, set, notString bool) {
+// rawValue reads a state key's value, decoded v and as written w (nil:
+// absent): its string, or its JSON text as written (NaN stays NaN) when it
+// is not a string; set is false for absent or null.
+func rawValue(v, w json.RawMessage) (s string, set, notString bool) {
 	if v == nil || string(v) == "null" {
 		return "", false, false
 	}
 	if json.Unmarshal(v, &s) == nil {
 		return s, true, false
 	}
-	return string(v), true, true
+	return string(w), true, true
 }
 
 // stringKey is the string value of key, "" when it is absent or not a string.

@@ -49,6 +49,7 @@ func TestReadTolerant(t *testing.T) {
 		{"desired draining stays draining", []byte(`{"desired_state":"draining"}`), hostabi.StateNone, hostabi.StateDraining, time.Time{}, false},
 		{"state is a number", []byte(`{"gateway_state":3}`), hostabi.StateOther, hostabi.StateNone, time.Time{}, false},
 		{"desired is a list", []byte(`{"desired_state":["running"]}`), hostabi.StateNone, hostabi.StateOther, time.Time{}, false},
+		{"desired is NaN", []byte(`{"desired_state":NaN}`), hostabi.StateNone, hostabi.StateOther, time.Time{}, false},
 		// Python's json dialect.
 		{"NaN timestamp", []byte(`{"gateway_state":"running","timestamp":NaN}`), hostabi.StateRunning, hostabi.StateNone, time.Time{}, false},
 		{"Infinity under another key", []byte(`{"x":[Infinity,-Infinity],"gateway_state":"stopped"}`), hostabi.StateStopped, hostabi.StateNone, time.Time{}, false},
@@ -175,6 +176,9 @@ func TestUpdateKeepsTheGatewaysKeys(t *testing.T) {
 	f, err := Read(path)
 	require.NoError(t, err)
 	assert.Equal(t, hostabi.StateOther, f.Desired(), `desired "" is present`)
+	nan, err := Parse([]byte(`{"desired_state": NaN}`))
+	require.NoError(t, err)
+	assert.Equal(t, "NaN", nan.DesiredState, "a value that is not a string is kept as written")
 
 	_, err = Set(path, Change{Reason: "gateway ready"}, t0)
 	require.NoError(t, err)

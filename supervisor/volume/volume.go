@@ -519,12 +519,11 @@ const maxHops = 40
 // Exists reports whether path names something, as a shell's `test -e`
 // does, without ever leaving the volume: an entry of any type counts (a
 // regular file, a directory, a FIFO ...), and a symlink counts when it
-// resolves to something. Beneath the volume a symlink is followed only
-// while it stays there: a relative link resolved beneath the volume's
-// directory, and an absolute one, as the last component (or what links
-// lead to), whose target lies in the volume (its path starts with the
-// volume's). A link that dangles, leaves the volume or loops does not
-// exist. Nothing is opened but with O_PATH (no read, no
+// resolves to something. Beneath the volume a symlink, anywhere on the
+// path, is followed only while it stays there: a relative link resolved
+// beneath the volume's directory, and an absolute one whose target lies in
+// the volume (its path starts with the volume's). A link that dangles,
+// leaves the volume or loops does not exist. Nothing is opened but with O_PATH (no read, no
 // FIFO open). Outside the volume it is os.Stat.
 //
 // The error is for a path that cannot be looked up at all (a permission
@@ -574,31 +573,46 @@ func Exists(path string) (bool, error) {
 	}
 }
 
-// followLink reads rel's last component, beneath r, as a symlink and
-// returns its target relative to r: an absolute target inside r, or a
-// relative one that stays beneath r.
+// followLink finds, in rel, the first component (beneath r) that is a
+// symlink the kernel's resolution beneath r refused (an absolute one, or a
+// relative one that climbs out of where it is), and returns rel with that
+// component replaced by its target, relative to r, when the target lies in
+// r; ok is false when there is none or it leaves r.
 func (r root) followLink(rel string) (string, bool) {
-	dir, base := filepath.Split(rel)
-	if dir == "" {
-		dir = "."
-	}
-	dfd, err := r.resolve(strings.TrimSuffix(dir, "/"))
-	if err != nil {
-		return "", false
-	}
-	defer unix.Close(dfd)
-	buf := make([]byte, unix.PathMax)
-	n, err := unix.Readlinkat(dfd, base, buf)
-	if err != nil || n <= 0 || n >= len(buf) {
-		return "", false
-	}
-	target := string(buf[:n])
-	if !filepath.IsAbs(target) {
-		next := filepath.Clean(filepath.Join(dir, target))
-		if next == ".." || strings.HasPrefix(next, "../") {
+	parts := strings.Split(rel, "/")
+	for i := range parts {
+		dir := "."
+		if i > 0 {
+			dir = strings.Join(parts[:i], "/")
+		}
+		dfd, err := r.resolve(dir)
+		if err != nil {
+			return "", false // an earlier component cannot be resolved beneath r either
+		}
+		buf := make([]byte, unix.PathMax)
+		n, err := unix.Readlinkat(dfd, parts[i], buf)
+		unix.Close(dfd)
+		if err != nil {
+			continue // not a symlink (or missing: the retry says so)
+		}
+		if n <= 0 || n >= len(buf) {
 			return "", false
 		}
-		return next, true
+		target, ok := r.relative(dir, string(buf[:n]))
+		if !ok {
+			return "", false
+		}
+		return filepath.Clean(filepath.Join(append([]string{target}, parts[i+1:]...)...)), true
+	}
+	return "", false
+}
+
+// relative is a symlink's target, found in directory dir (relative to r),
+// as a path relative to r; ok is false when it lies outside r.
+func (r root) relative(dir, target string) (string, bool) {
+	if !filepath.IsAbs(target) {
+		next := filepath.Clean(filepath.Join(dir, target))
+		return next, next != ".." && !strings.HasPrefix(next, "../")
 	}
 	target = filepath.Clean(target)
 	switch {

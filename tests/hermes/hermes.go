@@ -88,6 +88,11 @@ type ReconcileOptions struct {
 	// Env is added to the driver's environment (GATEWAY_MULTIPLEX_PROFILES,
 	// HERMES_GATEWAY_NO_SUPERVISE).
 	Env []string
+	// PID1, when not nil, runs the driver in a PID namespace of its own
+	// whose PID 1 has this argv (see InContainer), and lets upstream read
+	// the container's command from /proc as it does in a container
+	// (Argv is then ignored).
+	PID1 []string
 }
 
 // UpstreamProfile is one profile line of reconcile.py.
@@ -128,7 +133,9 @@ func (v Venv) Reconcile(ctx context.Context, home string, o ReconcileOptions) (U
 	if o.Apply {
 		args = append(args, "--apply", "--scandir", o.Scandir)
 	}
-	if o.Argv != nil {
+	if o.PID1 != nil {
+		args = append(args, "--read-proc")
+	} else if o.Argv != nil {
 		b, _ := json.Marshal(o.Argv)
 		args = append(args, "--argv", string(b))
 	}
@@ -137,6 +144,12 @@ func (v Venv) Reconcile(ctx context.Context, home string, o ReconcileOptions) (U
 	}
 	cmd := exec.CommandContext(ctx, v.Python(), args...)
 	cmd.Env = append(cleanEnv(), o.Env...)
+	if o.PID1 != nil {
+		var err error
+		if cmd, err = InContainer(ctx, cmd, o.PID1); err != nil {
+			return Upstream{}, err
+		}
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -208,15 +221,11 @@ type View map[string]any
 // Inspect reads a profile directory with upstream's readers. pid > 0 also
 // asks whether the planned-stop marker names that process; statusCLI also
 // runs `hermes gateway status` (not read-only: see inspect_profile.py).
+// Pids are this process's: a gateway in another PID namespace (a test
+// container) must be inspected from inside it (InspectArgs, ParseView).
 func (v Venv) Inspect(ctx context.Context, dir string, pid int, statusCLI bool) (View, error) {
-	args := []string{"-c", inspectPy, dir}
-	if pid > 0 {
-		args = append(args, "--pid", strconv.Itoa(pid))
-	}
-	if statusCLI {
-		args = append(args, "--status-cli")
-	}
-	cmd := exec.CommandContext(ctx, v.Python(), args...)
+	args := v.InspectArgs(dir, pid, statusCLI)
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Env = cleanEnv()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -224,11 +233,65 @@ func (v Venv) Inspect(ctx context.Context, dir string, pid int, statusCLI bool) 
 	if err != nil {
 		return nil, fmt.Errorf("hermes: inspect_profile.py %s: %w: %s", dir, err, lastLine(stderr.String()))
 	}
+	return ParseView(out)
+}
+
+// InspectArgs is the command line of Inspect, to run where the gateway's
+// pids mean something (inside a test container); run it with no
+// HERMES_HOME in its environment.
+func (v Venv) InspectArgs(dir string, pid int, statusCLI bool) []string {
+	args := []string{v.Python(), "-c", inspectPy, dir}
+	if pid > 0 {
+		args = append(args, "--pid", strconv.Itoa(pid))
+	}
+	if statusCLI {
+		args = append(args, "--status-cli")
+	}
+	return args
+}
+
+// ParseView reads what inspect_profile.py printed.
+func ParseView(out []byte) (View, error) {
 	var view View
 	if err := json.Unmarshal(out, &view); err != nil {
-		return nil, fmt.Errorf("hermes: inspect_profile.py %s printed %q: %w", dir, out, err)
+		return nil, fmt.Errorf("hermes: inspect_profile.py printed %q: %w", out, err)
 	}
 	return view, nil
+}
+
+// Int is the integer at key (a JSON number), or -1.
+func (v View) Int(key string) int {
+	if f, ok := v[key].(float64); ok {
+		return int(f)
+	}
+	return -1
+}
+
+// String is the string at key, or "".
+func (v View) String(key string) string {
+	s, _ := v[key].(string)
+	return s
+}
+
+// Map is the object at key, or nil.
+func (v View) Map(key string) map[string]any {
+	m, _ := v[key].(map[string]any)
+	return m
+}
+
+// Fights are the lines of a gateway's logs that say two gateways (or a
+// gateway and its supervisor) fought over the identity files, or that the
+// previous life died uncleanly: none may appear under the supervisor.
+var Fights = []string{
+	"FileExistsError",
+	"PID file race lost",
+	"runtime lock is already held",
+	"Gateway already running",
+	"Replacing existing gateway instance",
+	"planned --replace takeover",
+	"exited UNCLEANLY",
+	"previous_unclean_exit",
+	"Traceback (most recent call last)",
 }
 
 // cleanEnv is the environment without the variables that would steer

@@ -5,7 +5,7 @@ Our test driver, not upstream code: it imports hermes_cli.container_boot from
 the installed hermes-agent and calls reconcile_profile_gateways on HOME. It
 starts no gateway and, by default (dry mode), changes nothing.
 
-    reconcile.py --home DIR [--apply --scandir DIR] [--argv JSON] [--bootstrap-state VALUE]
+    reconcile.py --home DIR [--apply --scandir DIR] [--argv JSON | --read-proc] [--bootstrap-state VALUE]
 
 Output, one JSON object per line on stdout:
 
@@ -38,7 +38,8 @@ HERMES_GATEWAY_BOOTSTRAP_STATE (it runs before the reconciler): when VALUE is
 "running" and $HOME/gateway_state.json is not a regular file (shell `[ ! -f ]`,
 which follows symlinks), write {"gateway_state":"running"} there. It needs
 --apply. --argv is the container command the legacy-migration rule looks at
-(default: [], as upstream's unit tests pin it; upstream reads /proc otherwise).
+(default: [], as upstream's unit tests pin it); --read-proc lets upstream read
+it from /proc, as it does in a container.
 The multiplex setting comes from the environment (GATEWAY_MULTIPLEX_PROFILES)
 as the installed version reads it.
 """
@@ -92,6 +93,7 @@ def main() -> int:
     ap.add_argument("--apply", action="store_true")
     ap.add_argument("--scandir", type=Path)
     ap.add_argument("--argv", default="[]")
+    ap.add_argument("--read-proc", action="store_true")
     ap.add_argument("--bootstrap-state")
     a = ap.parse_args()
     if a.apply and a.scandir is None:
@@ -125,7 +127,7 @@ def main() -> int:
     try:
         actions = container_boot.reconcile_profile_gateways(
             hermes_home=home, scandir=a.scandir or Path("/nonexistent-scandir"),
-            dry_run=not a.apply, container_argv=tuple(argv))
+            dry_run=not a.apply, container_argv=None if a.read_proc else tuple(argv))
     except BaseException as e:  # the whole boot fails upstream
         actions = None
         result.update(ok=False, error_type=type(e).__name__, error=str(e))

@@ -10,6 +10,12 @@
 // fails) its dry run is compared instead and the failure is reported. It
 // exits 0 when both agree everywhere, 1 when they differ, 2 on an error.
 // It imports no package of the product: it runs the binary.
+//
+// Both boots run in a PID namespace of their own whose PID 1 has the
+// volume's container command as its argv (hermes.InContainer), so that
+// both read it from /proc as they do in a container; both get the volume's
+// environment (HERMES_GATEWAY_NO_SUPERVISE, GATEWAY_MULTIPLEX_PROFILES,
+// HERMES_GATEWAY_BOOTSTRAP_STATE). It needs root.
 package main
 
 import (
@@ -74,6 +80,7 @@ type result struct {
 }
 
 func main() {
+	hermes.RunPID1IfAsked()
 	os.Exit(run())
 }
 
@@ -197,9 +204,17 @@ func boot(venv hermes.Venv, sup, dir string, v hermes.Volume) result {
 	}
 	cmd := exec.CommandContext(ctx, sup, "--config", cfg, "--home", home, "--scandir", filepath.Join(dir, "scan-ours"), "boot", "--dry-run")
 	cmd.Dir = dir
-	cmd.Env = ourEnv()
+	cmd.Env = append(ourEnv(), v.Env...)
+	if v.Bootstrap != "" {
+		cmd.Env = append(cmd.Env, "HERMES_GATEWAY_BOOTSTRAP_STATE="+v.Bootstrap)
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd, err := hermes.InContainer(ctx, cmd, pid1(v))
+	if err != nil {
+		r.err = err
+		return r
+	}
 	runErr := cmd.Run()
 	var exit *exec.ExitError
 	ourCode := 0
@@ -228,10 +243,7 @@ func boot(venv hermes.Venv, sup, dir string, v hermes.Volume) result {
 	}
 
 	// Upstream: dry run, then the real boot.
-	opts := hermes.ReconcileOptions{Argv: v.Argv, Env: v.Env}
-	if opts.Argv == nil {
-		opts.Argv = []string{}
-	}
+	opts := hermes.ReconcileOptions{PID1: pid1(v), Env: v.Env}
 	dry, err := venv.Reconcile(ctx, home, opts)
 	if err != nil {
 		r.err = err
@@ -327,17 +339,26 @@ func compare(v hermes.Volume, up []hermes.UpstreamProfile, ours []ourLine) []Dif
 	return diffs
 }
 
-// upstreamLabel renders upstream's prior_state in our vocabulary when it
-// is one of our words (vocab true), else as its raw JSON.
+// upstreamLabel renders upstream's prior_state as ours logs it (unquoted
+// by the parser): "none" for None, a string as it is, any other value as
+// its JSON text; vocab says whether it is a word of the ABI.
 func upstreamLabel(raw json.RawMessage) (string, bool) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return "none", true
 	}
 	var s string
-	if json.Unmarshal(raw, &s) == nil && slices.Contains(abiStates, s) && s != "none" && s != "unreadable" && s != "other" {
-		return s, true
+	if json.Unmarshal(raw, &s) == nil {
+		return s, slices.Contains(abiStates, s) && s != "none" && s != "unreadable" && s != "other"
 	}
 	return string(raw), false
+}
+
+// pid1 is the argv of PID 1 in the volume's container: its command.
+func pid1(v hermes.Volume) []string {
+	if v.Argv == nil {
+		return []string{}
+	}
+	return v.Argv
 }
 
 func quoteAll(ss []string) string {
