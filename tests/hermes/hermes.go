@@ -67,6 +67,29 @@ func FindVenv() (Venv, error) {
 	return v, nil
 }
 
+// RunnableByOthers fails when the venv's interpreter cannot be run by
+// another user (the gateway runs as the gateway user): its real file, or
+// a directory above it, is closed to others (a pyenv under /root).
+func (v Venv) RunnableByOthers() error {
+	real, err := filepath.EvalSymlinks(v.Python())
+	if err != nil {
+		return fmt.Errorf("hermes: %s: %w", v.Python(), err)
+	}
+	for p := real; ; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("hermes: %s: %w", p, err)
+		}
+		if fi.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("hermes: %s (the interpreter of %s) is under %s, which other users cannot enter or run: the gateway user cannot run it; remove %s and run tests/hermes/install.sh %s (it picks a system Python)",
+				real, v.Dir, p, v.Dir, v.Dir)
+		}
+		if p == "/" {
+			return nil
+		}
+	}
+}
+
 // Python is the venv's interpreter.
 func (v Venv) Python() string { return filepath.Join(v.Dir, "bin", "python") }
 

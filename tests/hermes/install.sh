@@ -7,8 +7,9 @@
 #   tests/hermes/install.sh [VENV]     VENV default: $HERMES_AGENT_VENV, else /opt/hermes-agent-venv
 #
 # Needs Python 3.11 to 3.13 (hermes-agent's Requires-Python) with the venv
-# module, and PyPI. As root on Debian it installs python3 and python3-venv
-# when they are missing.
+# module, that every user may run (the gateway runs as the gateway user),
+# and PyPI. As root on Debian it installs python3 and python3-venv when they
+# are missing.
 set -euo pipefail
 
 HERMES_AGENT_VERSION=0.19.0
@@ -22,19 +23,41 @@ print(version("hermes-agent"))
 EOF
 }
 
-if [ -x "$venv/bin/python" ] && [ "$(installed_version)" = "$HERMES_AGENT_VERSION" ]; then
-  say "hermes-agent $HERMES_AGENT_VERSION already in $venv"
-  exit 0
+
+# A Python that hermes-agent accepts, and that every user can run: the
+# gateway runs as the unprivileged gateway user, and a venv's interpreter
+# is its base interpreter (one under /root, as pyenv's, is out of its
+# reach). The system's own directories come first.
+world_runs() { # every directory above the real file is searchable by others, the file executable
+  local p
+  p=$(readlink -f "$1") || return 1
+  [ -n "$p" ] && [ "$(stat -c %A "$p" | cut -c10)" = x ] || return 1
+  while p=$(dirname "$p") && [ "$p" != / ]; do
+    [ "$(stat -c %A "$p" | cut -c10)" = x ] || [ "$(stat -c %A "$p" | cut -c10)" = t ] || return 1
+  done
+}
+if [ -x "$venv/bin/python" ]; then
+  if ! world_runs "$venv/bin/python"; then
+    say "$venv/bin/python is $(readlink -f "$venv/bin/python"), which other users (the gateway user) cannot run; remove $venv and run this again" >&2
+    exit 2
+  fi
+  if [ "$(installed_version)" = "$HERMES_AGENT_VERSION" ]; then
+    say "hermes-agent $HERMES_AGENT_VERSION already in $venv"
+    exit 0
+  fi
 fi
 
-# A Python that hermes-agent accepts.
 py=""
-for cand in python3.13 python3.12 python3.11 python3; do
-  if command -v "$cand" >/dev/null 2>&1 &&
-    "$cand" -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] < (3, 14) else 1)' 2>/dev/null; then
-    py=$(command -v "$cand")
-    break
-  fi
+for dir in /usr/local/bin /usr/bin ""; do
+  for cand in python3.13 python3.12 python3.11 python3; do
+    c="$cand"
+    [ -n "$dir" ] && c="$dir/$cand"
+    if command -v "$c" >/dev/null 2>&1 && world_runs "$(command -v "$c")" &&
+      "$c" -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] < (3, 14) else 1)' 2>/dev/null; then
+      py=$(command -v "$c")
+      break 2
+    fi
+  done
 done
 apt_install() {
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
