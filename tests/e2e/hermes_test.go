@@ -110,15 +110,20 @@ func inspectStopped(t *testing.T, c *container.Container, v agent.Venv, profile 
 	return view
 }
 
+// life is one gateway life: its pid in the container and its start time
+// (field 22 of /proc/PID/stat, as hermes records it). A fresh container
+// (a new PID namespace) may give the next gateway the same pid.
+type life struct{ pid, start int }
+
 // waitHermesRunning waits until hermes itself sees profile's gateway
 // running: it wrote gateway_state=running naming itself, holds
 // gateway.lock, and `hermes gateway status` agrees. It returns the
-// gateway's pid (in the container). not is a pid it must not be (the
-// previous life's).
-func waitHermesRunning(t *testing.T, c *container.Container, v agent.Venv, profile string, not int) int {
+// gateway's life; not is a life it must not be (the previous one).
+func waitHermesRunning(t *testing.T, c *container.Container, v agent.Venv, profile string, not life) life {
 	t.Helper()
 	var view agent.View
 	pid := -1
+	var cur life
 	ok := container.Poll(hermesDeadline, func() bool {
 		view = inspect(t, c, v, profile, false)
 		rt := view.Map("runtime_status")
@@ -126,10 +131,12 @@ func waitHermesRunning(t *testing.T, c *container.Container, v agent.Venv, profi
 			return false
 		}
 		p, _ := rt["pid"].(float64)
+		st, _ := rt["start_time"].(float64)
 		pid = int(p)
+		cur = life{pid, int(st)}
 		// Ours as well: the supervisor records the gateway ready (and
 		// wanted running) gateway.ready_after into its life.
-		return pid > 0 && pid != not && view.Int("running_pid") == pid && view["lock_active"] == true && rt["desired_state"] == "running"
+		return pid > 0 && cur != not && view.Int("running_pid") == pid && view["lock_active"] == true && rt["desired_state"] == "running"
 	})
 	require.True(t, ok, "%s: hermes never saw its gateway running: %v", profile, view)
 	st := inspect(t, c, v, profile, true).Map("status_cli")
@@ -140,7 +147,7 @@ func waitHermesRunning(t *testing.T, c *container.Container, v agent.Venv, profi
 	rec := inspect(t, c, v, profile, false).Map("pid_record")
 	require.NotNil(t, rec, "gateway.pid is hermes' JSON record")
 	assert.Equal(t, float64(pid), rec["pid"], "gateway.pid names the gateway (the supervisor never writes it)")
-	return pid
+	return cur
 }
 
 // requireHermesStopped asserts hermes sees profile's gateway stopped, as the
@@ -202,8 +209,8 @@ func TestHermesGateway(t *testing.T) {
 		c := hermesBoot(t, v)
 		gatewayStart(t, c, "live")
 		gatewayStart(t, c, "default")
-		live := waitHermesRunning(t, c, v, "live", 0)
-		root := waitHermesRunning(t, c, v, "default", 0)
+		live := waitHermesRunning(t, c, v, "live", life{})
+		root := waitHermesRunning(t, c, v, "default", life{})
 		require.NoFileExists(t, filepath.Join(c.ProfileDir("live"), ".gateway-planned-stop.json"))
 
 		st := c.Stop()
@@ -237,7 +244,7 @@ func TestHermesGateway(t *testing.T) {
 	t.Run("running gateway survives a restart (stamped)", func(t *testing.T) {
 		c := hermesBoot(t, v)
 		gatewayStart(t, c, "coder")
-		pid := waitHermesRunning(t, c, v, "coder", 0)
+		pid := waitHermesRunning(t, c, v, "coder", life{})
 		stampState(t, c, "coder", "running")
 		lines := restart(t, c, "coder")
 		assert.Equal(t, "started", lines["coder"]["action"])
@@ -271,20 +278,24 @@ func TestHermesGateway(t *testing.T) {
 		assert.NoFileExists(t, filepath.Join(c.ProfileDir("ghost"), "processes.json"))
 		run(t, c, hermes, "-p", "ghost", "gateway", "start")
 		c.WaitUp("ghost", upDeadline)
-		waitHermesRunning(t, c, v, "ghost", 0)
+		waitHermesRunning(t, c, v, "ghost", life{})
 		noFights(t, c, "ghost")
 	})
 
 	t.Run("operator stop", func(t *testing.T) {
 		c := hermesBoot(t, v)
 		gatewayStart(t, c, "coder")
-		waitHermesRunning(t, c, v, "coder", 0)
+		waitHermesRunning(t, c, v, "coder", life{})
 		run(t, c, hermes, "-p", "coder", "gateway", "stop")
 		c.WaitDown("coder", upDeadline)
 		// The gateway's own last write said running (it was not told the
 		// SIGTERM was planned: the marker named its supervisor); the
 		// supervisor wrote its decision again once the gateway was gone.
 		requireHermesStopped(t, c, v, "coder")
+		if b, err := os.ReadFile(filepath.Join(c.Home, "logs", "gateways", "coder", "current")); err == nil {
+			t.Logf("the supervisor wrote its decision again after the gateway's own last write: %v",
+				strings.Contains(string(b), "the gateway's last write undid the decision"))
+		}
 		lines := restart(t, c, "coder")
 		requireDown(t, c, lines["coder"], "coder")
 		assert.Equal(t, "stopped", lines["coder"]["prior_state"])
@@ -295,7 +306,7 @@ func TestHermesGateway(t *testing.T) {
 	t.Run("operator restart", func(t *testing.T) {
 		c := hermesBoot(t, v)
 		gatewayStart(t, c, "coder")
-		pid := waitHermesRunning(t, c, v, "coder", 0)
+		pid := waitHermesRunning(t, c, v, "coder", life{})
 		run(t, c, hermes, "-p", "coder", "gateway", "restart")
 		c.WaitUp("coder", upDeadline)
 		waitHermesRunning(t, c, v, "coder", pid)
@@ -308,13 +319,13 @@ func TestHermesGateway(t *testing.T) {
 	t.Run("crash: kill -9 of the gateway", func(t *testing.T) {
 		c := hermesBoot(t, v)
 		gatewayStart(t, c, "coder")
-		pid := waitHermesRunning(t, c, v, "coder", 0)
-		r := c.ExecAs(hermes, "kill", "-9", strconv.Itoa(pid))
+		first := waitHermesRunning(t, c, v, "coder", life{})
+		r := c.ExecAs(hermes, "kill", "-9", strconv.Itoa(first.pid))
 		require.True(t, r.OK(), "%s", r)
 		// The policy restarts a gateway killed by a signal; the new one finds
 		// the dead one's gateway.pid and gateway.lock, and takes them over.
-		next := waitHermesRunning(t, c, v, "coder", pid)
-		assert.NotEqual(t, pid, next)
+		next := waitHermesRunning(t, c, v, "coder", first)
+		assert.NotEqual(t, first, next)
 		lines := restart(t, c, "coder")
 		assert.Equal(t, "started", lines["coder"]["action"])
 		assert.Equal(t, "clean", lines["coder"]["prior_exit"], "the policy restarted the gateway: no give-up, and its supervisor ended cleanly")
@@ -327,13 +338,13 @@ func TestHermesGateway(t *testing.T) {
 			c := hermesBoot(t, v)
 			gatewayStart(t, c, "coder")
 			gatewayStart(t, c, "writer")
-			pids := map[string]int{"coder": waitHermesRunning(t, c, v, "coder", 0), "writer": waitHermesRunning(t, c, v, "writer", 0)}
+			lives := map[string]life{"coder": waitHermesRunning(t, c, v, "coder", life{}), "writer": waitHermesRunning(t, c, v, "writer", life{})}
 			for i := range 8 {
 				lines := restart(t, c, "coder", "writer")
-				for p := range pids {
+				for p := range lives {
 					require.Equal(t, "started", lines[p]["action"], "restart %d: %s: %v", i, p, lines[p])
 					require.Equal(t, "clean", lines[p]["prior_exit"], "restart %d: %s", i, p)
-					pids[p] = waitHermesRunning(t, c, v, p, pids[p])
+					lives[p] = waitHermesRunning(t, c, v, p, lives[p])
 				}
 			}
 			noFights(t, c, "coder")
