@@ -144,9 +144,10 @@ const (
 
 // Entry is one entry of profiles/ as boot sees it.
 type Entry struct {
-	Name string
-	Kind Kind
-	Err  error // why it is not booted (every kind but KindProfile)
+	Name    string
+	Kind    Kind
+	Err     error // why it is not booted (every kind but KindProfile)
+	Symlink bool  // the entry is a symlink (never followed to boot a profile)
 }
 
 // Problem is the entry as a Problem (for the kinds that are not profiles).
@@ -221,27 +222,28 @@ func ScanProfiles(home string) Scan {
 			continue
 		}
 		if len(n) > 0 && n[0] == '.' {
-			s.Entries = append(s.Entries, Entry{n, KindIgnored, errors.New("hidden, ignored")})
+			s.Entries = append(s.Entries, Entry{n, KindIgnored, errors.New("hidden, ignored"), link})
 			continue
 		}
 		has, err := hasMarker(filepath.Join(dir, n), !link)
+		add := func(k Kind, err error) { s.Entries = append(s.Entries, Entry{n, k, err, link}) }
 		switch {
 		case err != nil:
-			s.Entries = append(s.Entries, Entry{n, KindRefused, fmt.Errorf("cannot look for its marker: %w", unwrapPath(err))})
+			add(KindRefused, fmt.Errorf("cannot look for its marker: %w", unwrapPath(err)))
 		case !has && link:
-			s.Entries = append(s.Entries, Entry{n, KindIgnored, errors.New("is a symlink, not followed; it leads to no profile on the volume")})
+			add(KindIgnored, errors.New("is a symlink; profiles must be real directories (and it leads to no profile on the volume)"))
 		case !has:
-			s.Entries = append(s.Entries, Entry{n, KindIgnored, fmt.Errorf("holds neither %s nor %s: not a profile", MarkerSoul, MarkerConfig)})
+			add(KindIgnored, fmt.Errorf("holds neither %s nor %s: not a profile", MarkerSoul, MarkerConfig))
 		case link:
-			s.Entries = append(s.Entries, Entry{n, KindRefused, errors.New("is a symlink; profiles must be real directories")})
+			add(KindRefused, errors.New("is a symlink; profiles must be real directories"))
 		case n == Root:
-			s.Entries = append(s.Entries, Entry{n, KindRootName, fmt.Errorf("%w: %q is reserved for the root profile, which lives at the top of the volume; not booted", ErrInvalidName, n)})
+			add(KindRootName, fmt.Errorf("%w: %q is reserved for the root profile, which lives at the top of the volume; not booted", ErrInvalidName, n))
 		default:
 			if err := ValidateName(n); err != nil {
-				s.Entries = append(s.Entries, Entry{n, KindRefused, err})
+				add(KindRefused, err)
 				continue
 			}
-			s.Entries = append(s.Entries, Entry{n, KindProfile, nil})
+			add(KindProfile, nil)
 		}
 	}
 	sort.SliceStable(s.Entries, func(i, j int) bool { return pyLess(s.Entries[i].Name, s.Entries[j].Name) })
@@ -250,9 +252,9 @@ func ScanProfiles(home string) Scan {
 
 // List returns the profiles under home: "default" first, then named
 // profiles in code-point order (see ScanProfiles). Entries that hold a
-// marker but are not usable (an invalid name, a symlink, profiles/default)
-// come back as problems, never silently dropped; directories without a
-// marker, hidden ones and symlinks leading nowhere are not profiles and are
+// marker but are not usable (an invalid name, profiles/default) and every
+// symlink (not hidden) come back as problems, never silently dropped;
+// directories without a marker and hidden entries are not profiles and are
 // not reported. It fails only when profiles/ exists and cannot be listed.
 func List(home string) ([]string, []Problem, error) {
 	names := []string{Root}
@@ -267,6 +269,10 @@ func List(home string) ([]string, []Problem, error) {
 			names = append(names, e.Name)
 		case KindRefused, KindRootName:
 			problems = append(problems, e.Problem())
+		case KindIgnored:
+			if e.Symlink && (e.Name == "" || e.Name[0] != '.') {
+				problems = append(problems, e.Problem())
+			}
 		}
 	}
 	return names, problems, nil
