@@ -285,6 +285,9 @@ func (b *booter) one(ctx context.Context, name string) Outcome {
 	if err != nil {
 		return fail(err)
 	}
+	f := state.ReadFacts(p) // an earlier supervisor's ledger is read where it is
+	out.PriorState, out.PriorExit = b.priorState(f.State, state.Change{}, false), lifecycle.PriorExit(f)
+	out.Warnings = append(out.Warnings, f.Warnings...)
 	if !b.DryRun {
 		if readOnly(p.Dir) {
 			return fail(fmt.Errorf("boot: profile directory %s is on a read-only file system: its state could not be recorded, so its gateway is not started; remount it read-write and run boot again: %w", p.Dir, ErrReadOnly))
@@ -292,11 +295,6 @@ func (b *booter) one(ctx context.Context, name string) Outcome {
 		if _, err := state.MigrateLedger(p.GatewayLedger, p.Ledger); err != nil {
 			out.Warnings = append(out.Warnings, err)
 		}
-	}
-	f := state.ReadFacts(p)
-	out.PriorState, out.PriorExit = b.priorState(f.State, state.Change{}, false), lifecycle.PriorExit(f)
-	out.Warnings = append(out.Warnings, f.Warnings...)
-	if !b.DryRun {
 		if _, err := state.Sweep(p, b.Now, state.DefaultMarkerTTL); err != nil {
 			return fail(err)
 		}

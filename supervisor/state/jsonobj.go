@@ -23,9 +23,12 @@ import (
 func parseObject(data []byte) (raw, decoded map[string]json.RawMessage, err error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if !utf8.Valid(data) {
-		return nil, nil, errors.New("not UTF-8")
+		return nil, nil, errors.New("not a JSON object: not UTF-8")
 	}
-	finite := finiteCopy(data)
+	finite, depth := finiteCopy(data)
+	if depth > MaxDepth {
+		return nil, nil, fmt.Errorf("not a JSON object: nested more than %d deep", MaxDepth)
+	}
 	dec := json.NewDecoder(bytes.NewReader(finite))
 	tok, err := dec.Token()
 	if err != nil {
@@ -61,17 +64,29 @@ func parseObject(data []byte) (raw, decoded map[string]json.RawMessage, err erro
 	return raw, decoded, nil
 }
 
+// MaxDepth is how deeply a state file may nest arrays and objects. The
+// gateway's Python gives up near 1000 (its recursion limit), and reads
+// such a file as no file at all; so does this package, a little before.
+const MaxDepth = 990
+
 // finiteCopy returns data with every NaN and Infinity literal outside a
 // string replaced by a valid JSON number of the same length ("0e0",
 // "0e000000"; the minus of -Infinity stays), so that encoding/json reads
-// what Python reads and every offset stays the same. A literal where no
-// value may stand stays invalid either way.
-func finiteCopy(data []byte) []byte {
+// what Python reads and every offset stays the same, and how deep arrays
+// and objects nest in it. A literal where no value may stand stays invalid
+// either way.
+func finiteCopy(data []byte) ([]byte, int) {
 	out := append([]byte(nil), data...)
 	inString, escaped := false, false
+	depth, deepest := 0, 0
 	for i := 0; i < len(out); i++ {
 		c := out[i]
 		switch {
+		case !inString && (c == '[' || c == '{'):
+			depth++
+			deepest = max(deepest, depth)
+		case !inString && (c == ']' || c == '}'):
+			depth--
 		case inString:
 			switch {
 			case escaped:
@@ -91,7 +106,7 @@ func finiteCopy(data []byte) []byte {
 			i += 7
 		}
 	}
-	return out
+	return out, deepest
 }
 
 // encodeObject writes the object m, keys sorted, one key per line, each

@@ -61,6 +61,8 @@ func TestReadTolerant(t *testing.T) {
 		{"not utf-8", []byte("{\"gateway_state\":\"running\",\"x\":\"\xe9\"}"), hostabi.StateUnreadable, hostabi.StateNone, time.Time{}, true},
 		{"utf-16", []byte("\xff\xfe{\x00}\x00"), hostabi.StateUnreadable, hostabi.StateNone, time.Time{}, true},
 		{"two objects", []byte(`{"gateway_state":"running"}{}`), hostabi.StateUnreadable, hostabi.StateNone, time.Time{}, true},
+		{"nested 990 deep", []byte(`{"gateway_state":"running","x":` + strings.Repeat("[", 989) + strings.Repeat("]", 989) + `}`), hostabi.StateRunning, hostabi.StateNone, time.Time{}, false},
+		{"nested 1000 deep (Python gives up)", []byte(`{"gateway_state":"running","x":` + strings.Repeat("[", 999) + strings.Repeat("]", 999) + `}`), hostabi.StateUnreadable, hostabi.StateNone, time.Time{}, true},
 		{"trailing comma", []byte(`{"gateway_state":"running",}`), hostabi.StateUnreadable, hostabi.StateNone, time.Time{}, true},
 		{"not json", []byte(`gateway_state=running`), hostabi.StateUnreadable, hostabi.StateNone, time.Time{}, true},
 		{"truncated", []byte(`{"gateway_state":"runn`), hostabi.StateUnreadable, hostabi.StateNone, time.Time{}, true},
