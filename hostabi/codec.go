@@ -84,6 +84,12 @@ func AppendInput(dst []byte, in *Input) ([]byte, error) {
 	if in.Root {
 		flags |= InputFlagRoot
 	}
+	if in.NoStateFile {
+		flags |= InputFlagNoStateFile
+	}
+	if in.LegacyCommand {
+		flags |= InputFlagLegacyCommand
+	}
 	le.PutUint32(h[InputOffSize:], uint32(size))
 	le.PutUint32(h[InputOffHeaderSize:], InputHeaderSize)
 	le.PutUint32(h[InputOffKind:], uint32(in.Kind))
@@ -178,7 +184,10 @@ func DecodeInput(b []byte) (Input, error) {
 	}
 	b = b[:size]
 	in.Kind = Kind(le.Uint32(b[InputOffKind:]))
-	in.Root = le.Uint32(b[InputOffFlags:])&InputFlagRoot != 0
+	flags := le.Uint32(b[InputOffFlags:])
+	in.Root = flags&InputFlagRoot != 0
+	in.NoStateFile = flags&InputFlagNoStateFile != 0
+	in.LegacyCommand = flags&InputFlagLegacyCommand != 0
 	in.Now = fromMS(int64(le.Uint64(b[InputOffNow:])))
 	in.State = State(le.Uint32(b[InputOffState:]))
 	in.Desired = State(le.Uint32(b[InputOffDesired:]))

@@ -25,6 +25,9 @@ func TestInputRoundTrip(t *testing.T) {
 		in   hostabi.Input
 	}{
 		{"empty boot", hostabi.Input{Kind: hostabi.KindBoot, Profile: "default", Root: true}},
+		{"boot of a volume without state (1.1)", hostabi.Input{Kind: hostabi.KindBoot, Profile: "default", Root: true, NoStateFile: true, LegacyCommand: true,
+			Params: hostabi.Params{{Key: hostabi.ParamBootstrapState, Type: hostabi.ParamString, Str: "running"}}}},
+		{"legacy command, named profile (1.1)", hostabi.Input{Kind: hostabi.KindBoot, Profile: "coder", LegacyCommand: true}},
 		{"boot with state", hostabi.Input{Kind: hostabi.KindBoot, Now: now, Profile: "coder", State: hostabi.StateDraining,
 			Desired: hostabi.StateRunning, StateSince: now.Add(-time.Hour), PriorExit: hostabi.PriorExitUnclean}},
 		{"shutdown", hostabi.Input{Kind: hostabi.KindShutdown, Now: now, Profile: "coder", Trigger: hostabi.TriggerOperator,
@@ -71,7 +74,7 @@ func randomInput(r *rand.Rand) hostabi.Input {
 		return string(b)
 	}
 	in := hostabi.Input{
-		Kind: hostabi.Kind(r.Uint32()), Now: ms(), Profile: str(hostabi.MaxProfileNameSize), Root: r.IntN(2) == 1,
+		Kind: hostabi.Kind(r.Uint32()), Now: ms(), Profile: str(hostabi.MaxProfileNameSize), Root: r.IntN(2) == 1, NoStateFile: r.IntN(2) == 1, LegacyCommand: r.IntN(2) == 1,
 		State: hostabi.State(r.Uint32()), Desired: hostabi.State(r.Uint32()), StateSince: ms(),
 		PriorExit: hostabi.PriorExit(r.Uint32()), Trigger: hostabi.Trigger(r.Uint32()), Signal: r.Int32(),
 		Phase: hostabi.Phase(r.Uint32()), Uptime: time.Duration(r.Int64N(1e12)) * time.Millisecond, ExitCode: r.Int32() - r.Int32(),
@@ -250,7 +253,9 @@ func TestDecodeDecisionRejectsEachField(t *testing.T) {
 		{"reason not utf-8", hostabi.KindExit, append(set(set(restart, 0, 34), 20, 2)[:32], 0xff, 0xfe), "not valid UTF-8"},
 		{"unknown kind", 9, restart, "kind 9"},
 		{"boot action restart", hostabi.KindBoot, enc(hostabi.Decision{Action: hostabi.ActionRestart}), "boot decision: action restart"},
-		{"boot with state", hostabi.KindBoot, enc(hostabi.Decision{Action: hostabi.ActionStart, State: hostabi.StateRunning}), "state and desired must be none"},
+		{"boot seeds unreadable", hostabi.KindBoot, enc(hostabi.Decision{Action: hostabi.ActionStart, State: hostabi.StateUnreadable}), "state unreadable cannot be seeded"},
+		{"boot seeds desired draining", hostabi.KindBoot, enc(hostabi.Decision{Action: hostabi.ActionStart, Desired: hostabi.StateDraining}), "desired draining is not none, running or stopped"},
+		{"boot skip seeds", hostabi.KindBoot, enc(hostabi.Decision{Action: hostabi.ActionSkip, State: hostabi.StateRunning}), "skip seeds no state"},
 		{"boot with exit code", hostabi.KindBoot, enc(hostabi.Decision{Action: hostabi.ActionStart, ExitCode: 1}), "exit_code and delay must be 0"},
 		{"shutdown with action", hostabi.KindShutdown, enc(hostabi.Decision{Action: hostabi.ActionStop, State: hostabi.StateStopped}), "action must be none"},
 		{"shutdown persists none", hostabi.KindShutdown, enc(hostabi.Decision{}), "state none cannot be persisted"},
@@ -281,4 +286,20 @@ func TestVersionPacking(t *testing.T) {
 	major, minor := hostabi.SplitVersion(v)
 	assert.Equal(t, uint16(1), major)
 	assert.Equal(t, uint16(7), minor)
+}
+
+// TestBootSeed: ABI 1.1 lets a boot decision seed the profile's state;
+// a module speaking 1.0 may not.
+func TestBootSeed(t *testing.T) {
+	t.Parallel()
+	d := hostabi.Decision{Action: hostabi.ActionStart, State: hostabi.StateRunning, Desired: hostabi.StateRunning, Reason: "seeded"}
+	got, err := hostabi.DecodeDecision(hostabi.KindBoot, hostabi.AppendDecision(nil, &d))
+	require.NoError(t, err)
+	assert.Equal(t, d, got)
+	assert.NoError(t, got.ValidateMinor(hostabi.KindBoot, 1))
+	assert.ErrorContains(t, got.ValidateMinor(hostabi.KindBoot, 0), "ABI 1.0 seeds no state")
+	plain := hostabi.Decision{Action: hostabi.ActionDown}
+	assert.NoError(t, plain.ValidateMinor(hostabi.KindBoot, 0))
+	exit := hostabi.Decision{Action: hostabi.ActionRestart, State: hostabi.StateRunning}
+	assert.NoError(t, exit.ValidateMinor(hostabi.KindExit, 0))
 }

@@ -8,10 +8,21 @@
 //
 // # Version
 //
-// This is ABI 1.0. A module reports its version from hermes_abi_version as
+// This is ABI 1.1. A module reports its version from hermes_abi_version as
 // major<<16 | minor. The host refuses a module whose major version differs
 // from [VersionMajor]; a module with a higher minor version is accepted (minor
-// versions only append fields, see "Records" below).
+// versions only append fields, or give a meaning to bits and fields that
+// were zero, see "Records" below).
+//
+// 1.1 added, for the boot decision: two input flags (no state file; the
+// legacy "gateway run" command), the host-set parameter bootstrap_state,
+// and a boot decision that seeds the profile's state (its state and
+// desired fields). A 1.0 module still runs on this host: it ignores flag bits
+// it does not know, and a boot decision of a 1.0 module that names a state
+// is refused as before. A 1.1 module on a 1.0
+// host sees the flags clear and bootstrap_state only when [policy.params]
+// sets it; its seeding answers are refused there (the host's fallback
+// decides).
 //
 // # Exports
 //
@@ -89,9 +100,11 @@
 //
 //	off  type  field
 //	0    u32   size           bytes in the whole record (header + variable parts)
-//	4    u32   header_size    bytes in the fixed header (96 in 1.0); variable parts follow it
+//	4    u32   header_size    bytes in the fixed header (96 in 1.0 and 1.1); variable parts follow it
 //	8    u32   kind           1 boot, 2 shutdown, 3 exit
 //	12   u32   flags          bit 0: the profile is the root profile "default"
+//	                          bit 1 (1.1, boot): no state file: nothing at all is at its path
+//	                          bit 2 (1.1, boot): the container runs the legacy "gateway run" command
 //	16   i64   now_ms         the time of the decision, Unix milliseconds (the host's clock)
 //	24   u32   state          persisted gateway_state (State, below)
 //	28   u32   desired        persisted desired_state (State; 0 = not recorded)
@@ -130,16 +143,27 @@
 //
 // Entries are packed with no padding; read them with unaligned loads.
 //
+// The host sets some parameters itself, over the table's (1.1): at boot,
+// bootstrap_state (a string) is HERMES_GATEWAY_BOOTSTRAP_STATE from boot's
+// environment when that is set and not empty.
+//
 // Decision record, returned by hermes_decide:
 //
 //	0    u32   size           bytes in the whole record (32 + reason length), at most 1024
 //	4    u32   action         boot: 1 start, 2 down, 3 skip; exit: 4 restart, 5 stop; shutdown: 0
-//	8    u32   state          gateway_state to persist (0 = persist nothing; boot: must be 0)
-//	12   u32   desired        desired_state to persist (0 = leave as is; else 3 running or 6 stopped)
+//	8    u32   state          gateway_state to persist (0 = persist nothing); boot (1.1): to seed
+//	12   u32   desired        desired_state to persist (0 = leave as is; else 3 running or 6 stopped); boot (1.1): to seed
 //	16   i32   exit_code      shutdown: exit code of "supervisor run", 0..255; others: 0
 //	20   u32   reason_len     at most 256 bytes of UTF-8
 //	24   i64   delay_ms       exit with restart: delay before the restart, 0..3600000; others: 0
 //	32   ...   reason         why, in a few words; it ends up in logs and the boot log
+//
+// A boot decision (1.1) that names a state or a desired state seeds the
+// profile's gateway_state.json with them before its slot is published
+// (read-modify-write, as every update), and the boot log's prior_state is
+// then what was seeded: upstream's legacy migration and first boot are
+// such decisions of the default policy. A skip seeds nothing; a module
+// speaking 1.0 seeds nothing either (its boot state and desired must be 0).
 //
 // Anything out of these ranges makes the host discard the answer, log why,
 // and decide with its native fallback (or fail, with on_error = "fail").

@@ -8,7 +8,7 @@ import (
 // ABI version spoken by this package.
 const (
 	VersionMajor = 1
-	VersionMinor = 0
+	VersionMinor = 1
 )
 
 // Export names a module provides. See the package doc for their signatures.
@@ -64,8 +64,28 @@ const (
 	InputOffReserved     = 92 // u32: zero
 )
 
-// InputFlagRoot is the bit of the input's flags set for the root profile.
-const InputFlagRoot = 1
+// Bits of the input's flags.
+const (
+	// InputFlagRoot: the profile is the root profile "default".
+	InputFlagRoot = 1 << 0
+	// InputFlagNoStateFile (ABI 1.1, boot): nothing at all is at the
+	// profile's state file path (no file, not even an unreadable one).
+	InputFlagNoStateFile = 1 << 1
+	// InputFlagLegacyCommand (ABI 1.1, boot): the container runs the
+	// legacy "gateway run" command, by upstream's rule (see Input).
+	InputFlagLegacyCommand = 1 << 2
+)
+
+// Parameters the host sets itself, over [policy.params], for the
+// decisions named.
+const (
+	// ParamBootstrapState (boot, a string): HERMES_GATEWAY_BOOTSTRAP_STATE
+	// from the environment of "supervisor boot", when it is set and not
+	// empty; otherwise whatever [policy.params] says, if anything.
+	// Upstream's image seeds the root profile's state with it on a volume
+	// that has none (first boot, upstream #37896).
+	ParamBootstrapState = "bootstrap_state"
+)
 
 // Offsets of an exit history record's fields (HistoryRecordSize bytes).
 const (
@@ -269,21 +289,34 @@ type ExitRecord struct {
 // Input is everything a policy may use to make a decision. It is a pure
 // function's whole argument: time included.
 type Input struct {
-	Kind       Kind          `json:"kind"`
-	Now        time.Time     `json:"now"`
-	Profile    string        `json:"profile"`
-	Root       bool          `json:"root"` // Profile is the root profile "default"
-	State      State         `json:"state"`
-	Desired    State         `json:"desired"`
-	StateSince time.Time     `json:"state_since"`
-	PriorExit  PriorExit     `json:"prior_exit"`
-	Trigger    Trigger       `json:"trigger"`
-	Signal     int32         `json:"signal"`
-	Phase      Phase         `json:"phase"`
-	Uptime     time.Duration `json:"uptime"`
-	ExitCode   int32         `json:"exit_code"`
-	History    []ExitRecord  `json:"history"`
-	Params     Params        `json:"params"`
+	Kind       Kind      `json:"kind"`
+	Now        time.Time `json:"now"`
+	Profile    string    `json:"profile"`
+	Root       bool      `json:"root"` // Profile is the root profile "default"
+	State      State     `json:"state"`
+	Desired    State     `json:"desired"`
+	StateSince time.Time `json:"state_since"`
+	PriorExit  PriorExit `json:"prior_exit"`
+	// NoStateFile (boot, ABI 1.1): nothing at all is at the state file's
+	// path. State is StateNone then; StateNone alone also means a file
+	// without gateway_state.
+	NoStateFile bool `json:"no_state_file,omitempty"`
+	// LegacyCommand (boot, ABI 1.1): the container's command is the
+	// legacy "gateway run" of the images before s6 (upstream #34339,
+	// #35341), found as upstream's reconciler finds it: the argv of PID 1,
+	// else of the first process, that holds a word ending in
+	// "main-wrapper.sh"; everything through that word dropped (else a
+	// leading "init"), then a leading "hermes"; legacy when the rest starts
+	// with "gateway run" and holds no "--no-supervise", unless
+	// HERMES_GATEWAY_NO_SUPERVISE is 1, true or yes.
+	LegacyCommand bool          `json:"legacy_command,omitempty"`
+	Trigger       Trigger       `json:"trigger"`
+	Signal        int32         `json:"signal"`
+	Phase         Phase         `json:"phase"`
+	Uptime        time.Duration `json:"uptime"`
+	ExitCode      int32         `json:"exit_code"`
+	History       []ExitRecord  `json:"history"`
+	Params        Params        `json:"params"`
 }
 
 // Decision is a policy's answer.
@@ -296,8 +329,9 @@ type Decision struct {
 	Reason   string        `json:"reason"`
 }
 
-// Validate checks that d is a well-formed answer to a decision of kind k.
-// The host calls it on every answer a module gives; an error names the
+// Validate checks that d is a well-formed answer to a decision of kind k,
+// as ABI 1.1 allows it. The host calls it on every answer a module gives
+// (and, for a module speaking ABI 1.0, ValidateMinor); an error names the
 // field at fault.
 func (d *Decision) Validate(k Kind) error {
 	switch k {
@@ -305,8 +339,11 @@ func (d *Decision) Validate(k Kind) error {
 		if d.Action != ActionStart && d.Action != ActionDown && d.Action != ActionSkip {
 			return fmt.Errorf("boot decision: action %s is not start, down or skip", d.Action)
 		}
-		if d.State != StateNone || d.Desired != StateNone {
-			return fmt.Errorf("boot decision: state and desired must be none")
+		if d.State != StateNone && !d.State.Persistable() {
+			return fmt.Errorf("boot decision: state %s cannot be seeded", d.State)
+		}
+		if d.Action == ActionSkip && (d.State != StateNone || d.Desired != StateNone) {
+			return fmt.Errorf("boot decision: skip seeds no state")
 		}
 		if d.ExitCode != 0 || d.Delay != 0 {
 			return fmt.Errorf("boot decision: exit_code and delay must be 0")
@@ -345,6 +382,15 @@ func (d *Decision) Validate(k Kind) error {
 	}
 	if len(d.Reason) > MaxReasonLen {
 		return fmt.Errorf("%s decision: reason is %d bytes, more than %d", k, len(d.Reason), MaxReasonLen)
+	}
+	return nil
+}
+
+// ValidateMinor checks what d may say for a module speaking minor version
+// minor of the ABI: before 1.1 a boot decision seeds no state.
+func (d *Decision) ValidateMinor(k Kind, minor uint16) error {
+	if k == KindBoot && minor < 1 && (d.State != StateNone || d.Desired != StateNone) {
+		return fmt.Errorf("boot decision: state and desired must be none (a module speaking ABI 1.0 seeds no state)")
 	}
 	return nil
 }

@@ -54,9 +54,12 @@ type fixtureInput struct {
 	PriorExit  hostabi.PriorExit `toml:"prior_exit"`
 	ExitCode   int32             `toml:"exit_code"`
 	StateSince time.Time         `toml:"state_since"`
-	Now        *time.Time
-	Params     map[string]any
-	History    []hostabi.ExitRecord
+	// ABI 1.1, boot.
+	NoStateFile   bool `toml:"no_state_file"`
+	LegacyCommand bool `toml:"legacy_command"`
+	Now           *time.Time
+	Params        map[string]any
+	History       []hostabi.ExitRecord
 }
 
 type fixtureExpect struct {
@@ -74,7 +77,8 @@ func (f *fixtureFile) input(i int) (hostabi.Input, error) {
 	in := hostabi.Input{Kind: s.Decision, Profile: f.Defaults.Profile, Now: f.Defaults.Now,
 		Trigger: s.Input.Trigger, Signal: s.Input.Signal, Phase: s.Input.Phase, Uptime: s.Input.Uptime,
 		State: s.Input.State, Desired: s.Input.Desired, PriorExit: s.Input.PriorExit, ExitCode: s.Input.ExitCode,
-		StateSince: s.Input.StateSince, History: s.Input.History}
+		StateSince: s.Input.StateSince, History: s.Input.History,
+		NoStateFile: s.Input.NoStateFile, LegacyCommand: s.Input.LegacyCommand}
 	if s.Input.Profile != nil {
 		in.Profile = *s.Input.Profile
 	}
@@ -250,7 +254,7 @@ func TestFixtures(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, err)
-	assert.Equal(t, 3, files, "fixture files found")
+	assert.Equal(t, 4, files, "fixture files found")
 }
 
 // TestScaffoldFixturesPass checks that a new policy from Scaffold passes its

@@ -688,6 +688,20 @@ func (e *Engine) call(ctx context.Context, in *hostabi.Input) (d hostabi.Decisio
 // checked without its reason and the stored copy is used, so a decision
 // allocates nothing for it.
 func (e *Engine) decode(k hostabi.Kind, b []byte) (hostabi.Decision, error) {
+	d, err := e.decodeRecord(k, b)
+	if err != nil {
+		return d, err
+	}
+	if _, minor := hostabi.SplitVersion(e.abi); minor < hostabi.VersionMinor {
+		if err := d.ValidateMinor(k, minor); err != nil {
+			return hostabi.Decision{}, fmt.Errorf("hostabi: %w: %w", hostabi.ErrMalformed, err)
+		}
+	}
+	return d, nil
+}
+
+// decodeRecord is decode without the checks of the module's minor version.
+func (e *Engine) decodeRecord(k hostabi.Kind, b []byte) (hostabi.Decision, error) {
 	if len(b) >= hostabi.OutputHeaderSize && len(b) <= hostabi.MaxOutputSize {
 		size, rl := binary.LittleEndian.Uint32(b[hostabi.OutputOffSize:]), binary.LittleEndian.Uint32(b[hostabi.OutputOffReasonLen:])
 		if uint64(size) == hostabi.OutputHeaderSize+uint64(rl) && uint64(size) <= uint64(len(b)) {

@@ -17,6 +17,7 @@ import (
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
 	"github.com/hermes-supervisor/hermes-supervisor/policy"
 	"github.com/hermes-supervisor/hermes-supervisor/policy/fallback"
+	"github.com/hermes-supervisor/hermes-supervisor/policy/internal/wattest"
 )
 
 func TestModuleAnswersEveryKind(t *testing.T) {
@@ -49,6 +50,9 @@ func TestModuleAnswersEveryKind(t *testing.T) {
 		{"exit killed", hostabi.Input{Kind: hostabi.KindExit, Signal: 9, ExitCode: -1}},
 		{"exit 1", hostabi.Input{Kind: hostabi.KindExit, ExitCode: 1}},
 		{"exit 78", hostabi.Input{Kind: hostabi.KindExit, ExitCode: 78}},
+		{"boot seeds on first boot (1.1)", hostabi.Input{Kind: hostabi.KindBoot, Profile: "default", Root: true, NoStateFile: true,
+			Params: hostabi.Params{{Key: hostabi.ParamBootstrapState, Type: hostabi.ParamString, Str: "running"}}}},
+		{"boot seeds for the legacy command (1.1)", hostabi.Input{Kind: hostabi.KindBoot, Profile: "default", Root: true, NoStateFile: true, LegacyCommand: true}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -61,6 +65,29 @@ func TestModuleAnswersEveryKind(t *testing.T) {
 		})
 	}
 	assert.Empty(t, logs.String())
+}
+
+// TestSeedingNeedsABI11: a module speaking ABI 1.0 that names a state in
+// a boot decision is refused (the fallback decides), as 1.0 said.
+func TestSeedingNeedsABI11(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src, err := os.ReadFile(filepath.Join("testdata", "modules", "mimic.wat"))
+	require.NoError(t, err)
+	old := strings.Replace(string(src), "(i32.const 0x00010001)", "(i32.const 0x00010000)", 1)
+	require.NotEqual(t, string(src), old)
+	path := filepath.Join(t.TempDir(), "mimic10.wat")
+	require.NoError(t, os.WriteFile(path, []byte(old), 0o644))
+	e, err := policy.Open(ctx, policy.Options{Wasm: wattest.Compile(t, path), OnError: policy.OnErrorFail})
+	require.NoError(t, err)
+	defer e.Close(ctx)
+	in := hostabi.Input{Kind: hostabi.KindBoot, Profile: "default", Root: true, NoStateFile: true, LegacyCommand: true}
+	_, err = e.Decide(ctx, &in)
+	require.ErrorContains(t, err, "ABI 1.0 seeds no state")
+	plain := hostabi.Input{Kind: hostabi.KindBoot, Profile: "default", Root: true, State: hostabi.StateRunning}
+	res, err := e.Decide(ctx, &plain)
+	require.NoError(t, err)
+	assert.Equal(t, hostabi.ActionStart, res.Decision.Action)
 }
 
 func TestParamsFromOptionsWhenInputHasNone(t *testing.T) {

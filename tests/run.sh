@@ -88,6 +88,15 @@ fi
 # Opt in to the image test and to the long campaigns.
 export HERMES_TEST_OVERLAY=1 HERMES_TEST_LONG=1
 
+# The pinned hermes-agent (the real gateway and upstream's boot reconciler),
+# in a venv every user can run (the gateway runs as the hermes user): the
+# real-gateway end-to-end test and the parity checks use it.
+if [ "$(id -u)" = 0 ] || [ -n "${HERMES_AGENT_VENV:-}" ]; then
+  bash tests/hermes/install.sh
+else
+  echo "tests/run.sh: not root: install hermes-agent yourself: tests/hermes/install.sh DIR, then HERMES_AGENT_VENV=DIR" >&2
+fi
+
 echo "== go vet"
 go vet ./...
 echo "== go test"

@@ -439,7 +439,7 @@ func TestBootSkipsABrokenProfile(t *testing.T) {
 	require.Len(t, lines, 3, string(log))
 	assert.Contains(t, lines[0], " profile=default prior_state=none action=registered ")
 	assert.Contains(t, lines[1], " profile=good prior_state=none action=registered ")
-	assert.Contains(t, lines[2], " profile=locked prior_state=unreadable action=skipped prior_exit=unknown policy=none reason=")
+	assert.Contains(t, lines[2], " profile=locked prior_state=none action=skipped prior_exit=unknown policy=none reason=") // upstream's None for an unreadable file
 	assert.Contains(t, lines[2], locked.Pid)
 	assert.Contains(t, r.stderr, "boot: warning: profile locked: ")
 	assert.DirExists(t, filepath.Join(e.scandir, "gateway-good"))

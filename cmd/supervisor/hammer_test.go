@@ -85,7 +85,7 @@ func TestGatewayCommandHammer(t *testing.T) {
 		require.NotNil(t, st.S6, st.S6Error)
 		f, err := state.Read(p.State)
 		require.NoError(t, err, "cycle %d: the state file is torn", cycle)
-		_, err = state.PriorExit(p.Lifecycle)
+		_, _, err = state.ReadLedger(p.Ledger)
 		assert.NoError(t, err, "cycle %d: the lifecycle ledger is torn", cycle)
 		_, err = state.ReadHistory(p.History)
 		assert.NoError(t, err, "cycle %d: the exit history is torn", cycle)

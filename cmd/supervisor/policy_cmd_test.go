@@ -99,7 +99,7 @@ func TestPolicyInspect(t *testing.T) {
 	dir := policyWorkspace(t, passing)
 	code, stdout, stderr := runCmd(t, "policy", "inspect", filepath.Join(dir, "mimic.wasm"))
 	require.Equal(t, 0, code, stderr)
-	for _, want := range []string{"abi        1.0", "name       mimic", "decisions  boot, shutdown, exit", "hermes_decide (i32, i32, i32) -> (i64)", "imports    (none)", "status     ok", "sha256     "} {
+	for _, want := range []string{"abi        1.1", "name       mimic", "decisions  boot, shutdown, exit", "hermes_decide (i32, i32, i32) -> (i64)", "imports    (none)", "status     ok", "sha256     "} {
 		assert.Contains(t, stdout, want)
 	}
 

@@ -1,5 +1,5 @@
 // Package guest is the Go SDK for policy modules: it provides the exports of
-// ABI 1.0 (hostabi's package doc) so that a policy author writes three plain
+// ABI 1.1 (hostabi's package doc) so that a policy author writes three plain
 // functions and nothing about memory:
 //
 //	package main

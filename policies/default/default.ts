@@ -1,17 +1,28 @@
 // The default policy: the decisions of DESIGN.md section 6, answer for answer
 // the same as the native fallback (policy/fallback), reasons included.
 import {
-  Input, Decision, State, Trigger, policy, stateName, start, down, persist, restart, stop,
+  Input, Decision, State, Trigger, Action, policy, stateName, start, down, seed, persist, restart, stop,
 } from "../sdk/assemblyscript";
 export { hermes_abi_version, hermes_metadata, hermes_alloc, hermes_decide } from "../sdk/assemblyscript";
 
 // EX_CONFIG from sysexits.h: restarting cannot help a configuration error.
 const EXIT_CONFIG: i32 = 78;
 
-// Boot: start only a profile whose persisted intent is running (draining and
-// degraded read as running); desired_state, when recorded, wins over
-// gateway_state; multiplex_profiles keeps named profiles down.
+// Boot, as upstream's reconciler and image decide: the root profile with
+// no state file at all is seeded and started on first boot
+// (bootstrap_state "running") or under the legacy "gateway run" command;
+// multiplex_profiles keeps named profiles down; a recorded desired_state
+// (any value) decides alone, and only running starts; else gateway_state
+// running, draining or degraded starts.
 function boot(input: Input): Decision {
+  if (input.root && input.noStateFile) {
+    if (input.paramString("bootstrap_state", "") == "running") {
+      return seed(Action.Start, State.Running, State.None, "first boot: bootstrap_state running seeds running");
+    }
+    if (input.legacyCommand) {
+      return seed(Action.Start, State.Running, State.Running, "legacy gateway run command: seeds running");
+    }
+  }
   if (!input.root && input.paramBool("multiplex_profiles", false)) {
     return down("multiplex_profiles keeps named profiles down");
   }
@@ -23,10 +34,9 @@ function boot(input: Input): Decision {
   }
   if (intent == State.None) reason = "no state";
   else if (intent == State.Unreadable) reason = "state unreadable";
-  if (intent == State.Running || intent == State.Draining || intent == State.Degraded) {
-    return start(reason);
-  }
-  return down(reason);
+  let run = intent == State.Running;
+  if (input.desired == State.None) run = run || intent == State.Draining || intent == State.Degraded;
+  return run ? start(reason) : down(reason);
 }
 
 // Shutdown: an operator's stop persists stopped and exits 0; a restart
@@ -56,4 +66,4 @@ function exit(input: Input): Decision {
   return restart(0, State.Running, "exited " + input.exitCode.toString() + ": restart");
 }
 
-policy("default", "1.0.0", boot, shutdown, exit);
+policy("default", "1.1.0", boot, shutdown, exit);

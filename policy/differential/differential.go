@@ -54,16 +54,28 @@ var (
 		[]int32{-1, 0, fallback.ExitConfig})
 	// Profiles are the root profile, with multiplex_profiles absent and true,
 	// and a named profile with each way the parameters may say it: absent,
-	// false, true, of the wrong type, and near-miss keys.
+	// false, true, of the wrong type, and near-miss keys. Then the inputs
+	// of ABI 1.1's seeding: the root profile and a named one with no state
+	// file, the legacy command or not, bootstrap_state "running" (which wins
+	// over the legacy command) or a near miss of it.
 	Profiles = []Profile{
-		{"default", true, nil},
-		{"default", true, hostabi.Params{{Key: fallback.ParamMultiplex, Type: hostabi.ParamBool, Bool: true}}},
-		{"coder", false, nil},
-		{"coder", false, hostabi.Params{{Key: fallback.ParamMultiplex, Type: hostabi.ParamBool, Bool: false}}},
-		{"coder", false, hostabi.Params{{Key: fallback.ParamMultiplex, Type: hostabi.ParamBool, Bool: true}}},
-		{"coder", false, hostabi.Params{{Key: "a", Type: hostabi.ParamString, Str: "x"}, {Key: fallback.ParamMultiplex, Type: hostabi.ParamInt, Int: 1}}},
-		{"coder", false, hostabi.Params{{Key: "multiplex_profile", Type: hostabi.ParamBool, Bool: true}, {Key: fallback.ParamMultiplex + ".x", Type: hostabi.ParamBool, Bool: true}}},
+		{Name: "default", Root: true},
+		{Name: "default", Root: true, Params: hostabi.Params{multiplexOn}},
+		{Name: "coder"},
+		{Name: "coder", Params: hostabi.Params{{Key: fallback.ParamMultiplex, Type: hostabi.ParamBool, Bool: false}}},
+		{Name: "coder", Params: hostabi.Params{multiplexOn}},
+		{Name: "coder", Params: hostabi.Params{{Key: "a", Type: hostabi.ParamString, Str: "x"}, {Key: fallback.ParamMultiplex, Type: hostabi.ParamInt, Int: 1}}},
+		{Name: "coder", Params: hostabi.Params{{Key: "multiplex_profile", Type: hostabi.ParamBool, Bool: true}, {Key: fallback.ParamMultiplex + ".x", Type: hostabi.ParamBool, Bool: true}}},
+		{Name: "default", Root: true, NoStateFile: true},
+		{Name: "default", Root: true, NoStateFile: true, LegacyCommand: true},
+		{Name: "default", Root: true, LegacyCommand: true, Params: hostabi.Params{bootstrapRunning}},
+		{Name: "default", Root: true, NoStateFile: true, Params: hostabi.Params{bootstrapRunning, multiplexOn}},
+		{Name: "default", Root: true, NoStateFile: true, LegacyCommand: true, Params: hostabi.Params{bootstrapRunning}},
+		{Name: "default", Root: true, NoStateFile: true, LegacyCommand: true, Params: hostabi.Params{{Key: hostabi.ParamBootstrapState, Type: hostabi.ParamString, Str: " running"}}},
+		{Name: "coder", NoStateFile: true, LegacyCommand: true, Params: hostabi.Params{bootstrapRunning}},
 	}
+	multiplexOn      = hostabi.Param{Key: fallback.ParamMultiplex, Type: hostabi.ParamBool, Bool: true}
+	bootstrapRunning = hostabi.Param{Key: hostabi.ParamBootstrapState, Type: hostabi.ParamString, Str: fallback.BootstrapRunning}
 )
 
 // ExitStatus is an exit code and the signal that ended the gateway (0: none).
@@ -82,12 +94,14 @@ func exitStatuses(codes, signals, codesWithSignal []int32) []ExitStatus {
 	return out
 }
 
-// Profile is a profile name, whether it is the root profile, and the policy
-// parameters a decision for it carries.
+// Profile is a profile name, whether it is the root profile, the policy
+// parameters a decision for it carries, and the boot flags of ABI 1.1.
 type Profile struct {
-	Name   string
-	Root   bool
-	Params hostabi.Params
+	Name          string
+	Root          bool
+	Params        hostabi.Params
+	NoStateFile   bool
+	LegacyCommand bool
 }
 
 // GridSize is how many inputs the grid holds: every combination of the
@@ -116,6 +130,7 @@ func GridInput(i int, in *hostabi.Input) {
 	*in = hostabi.Input{
 		Now: gridTime, StateSince: gridTime.Add(-time.Hour), Uptime: 5 * time.Minute,
 		Profile: p.Name, Root: p.Root, Params: p.Params, ExitCode: es.Code, Signal: es.Signal,
+		NoStateFile: p.NoStateFile, LegacyCommand: p.LegacyCommand,
 		Desired:   States[pick(len(States))],
 		State:     States[pick(len(States))],
 		PriorExit: PriorExits[pick(len(PriorExits))],
@@ -204,8 +219,8 @@ type Disagreement struct {
 
 func (d Disagreement) String() string {
 	in := d.Input
-	head := fmt.Sprintf("%s profile=%s root=%t trigger=%s signal=%d phase=%s state=%s desired=%s prior_exit=%s exit_code=%d params=%v",
-		in.Kind, in.Profile, in.Root, in.Trigger, in.Signal, in.Phase, in.State, in.Desired, in.PriorExit, in.ExitCode, in.Params.Map())
+	head := fmt.Sprintf("%s profile=%s root=%t no_state_file=%t legacy_command=%t trigger=%s signal=%d phase=%s state=%s desired=%s prior_exit=%s exit_code=%d params=%v",
+		in.Kind, in.Profile, in.Root, in.NoStateFile, in.LegacyCommand, in.Trigger, in.Signal, in.Phase, in.State, in.Desired, in.PriorExit, in.ExitCode, in.Params.Map())
 	if d.Err != "" {
 		return head + ": module did not answer: " + d.Err
 	}

@@ -75,7 +75,8 @@ func TestGridIsEveryCombination(t *testing.T) {
 		digit(slices.Index(differential.States, in.Desired), len(differential.States))
 		digit(slices.Index(differential.ExitStatuses, differential.ExitStatus{Code: in.ExitCode, Signal: in.Signal}), len(differential.ExitStatuses))
 		digit(slices.IndexFunc(differential.Profiles, func(p differential.Profile) bool {
-			return p.Name == in.Profile && p.Root == in.Root && reflect.DeepEqual(p.Params, in.Params)
+			return p.Name == in.Profile && p.Root == in.Root && reflect.DeepEqual(p.Params, in.Params) &&
+				p.NoStateFile == in.NoStateFile && p.LegacyCommand == in.LegacyCommand
 		}), len(differential.Profiles))
 		return i
 	}

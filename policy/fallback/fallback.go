@@ -17,7 +17,7 @@ import (
 // Name and Version identify the native fallback in logs and the boot log.
 const (
 	Name    = "fallback"
-	Version = "1.0.0"
+	Version = "1.1.0"
 )
 
 // ParamMultiplex is the policy parameter that keeps named profiles down (one
@@ -34,6 +34,8 @@ const (
 	ReasonMultiplex     = "multiplex_profiles keeps named profiles down"
 	ReasonNoState       = "no state"
 	ReasonUnreadable    = "state unreadable"
+	ReasonBootstrap     = "first boot: bootstrap_state running seeds running"
+	ReasonLegacy        = "legacy gateway run command: seeds running"
 	ReasonOperatorStop  = "operator stop"
 	ReasonRestart       = "restart requested"
 	ReasonSignal        = "signal without marker: revive at boot"
@@ -42,6 +44,10 @@ const (
 	reasonDesiredPrefix = "desired "
 	reasonStatePrefix   = "state "
 )
+
+// BootstrapRunning is the one value of the bootstrap_state parameter that
+// seeds a state (upstream's image hook compares it literally).
+const BootstrapRunning = "running"
 
 // Decide answers a decision of any kind.
 func Decide(in *hostabi.Input) hostabi.Decision {
@@ -55,15 +61,30 @@ func Decide(in *hostabi.Input) hostabi.Decision {
 	}
 }
 
-// autostart reports whether a persisted intent means "bring it back".
-// draining and degraded are phases of a running gateway: they read as running.
-func autostart(s hostabi.State) bool {
-	return s == hostabi.StateRunning || s == hostabi.StateDraining || s == hostabi.StateDegraded
-}
-
-// Boot decides at container boot: start only a profile whose persisted intent
-// is running. desired_state, when recorded, wins over gateway_state.
+// Boot decides at container boot, as upstream's reconciler and image do:
+//
+//   - The root profile with no state file at all is seeded (ABI 1.1), as
+//     upstream's image does before its reconciler runs: first boot
+//     (bootstrap_state "running", from HERMES_GATEWAY_BOOTSTRAP_STATE,
+//     upstream #37896) seeds gateway_state running; else a container
+//     running the legacy "gateway run" command (upstream #34339, #35341)
+//     seeds gateway_state and desired_state running. Either starts it.
+//   - multiplex_profiles keeps named profiles down.
+//   - desired_state, when recorded (any value, "" included), decides alone:
+//     only running starts.
+//   - Else gateway_state decides: running starts, and so do draining and
+//     degraded (phases of a running gateway, caught by a kill).
+//   - Nothing else starts: starting, startup_failed, stopped, no state, an
+//     unreadable file, a value the ABI does not name.
 func Boot(in *hostabi.Input) hostabi.Decision {
+	if in.Root && in.NoStateFile {
+		if in.Params.String(hostabi.ParamBootstrapState, "") == BootstrapRunning {
+			return hostabi.Decision{Action: hostabi.ActionStart, State: hostabi.StateRunning, Reason: ReasonBootstrap}
+		}
+		if in.LegacyCommand {
+			return hostabi.Decision{Action: hostabi.ActionStart, State: hostabi.StateRunning, Desired: hostabi.StateRunning, Reason: ReasonLegacy}
+		}
+	}
 	if !in.Root && in.Params.Bool(ParamMultiplex, false) {
 		return hostabi.Decision{Action: hostabi.ActionDown, Reason: ReasonMultiplex}
 	}
@@ -77,10 +98,20 @@ func Boot(in *hostabi.Input) hostabi.Decision {
 	case hostabi.StateUnreadable:
 		reason = ReasonUnreadable
 	}
-	if autostart(intent) {
+	start := intent == hostabi.StateRunning
+	if in.Desired == hostabi.StateNone {
+		start = autostart(intent)
+	}
+	if start {
 		return hostabi.Decision{Action: hostabi.ActionStart, Reason: reason}
 	}
 	return hostabi.Decision{Action: hostabi.ActionDown, Reason: reason}
+}
+
+// autostart reports whether a gateway_state means "bring it back": running,
+// and draining and degraded, phases of a running gateway caught by a kill.
+func autostart(s hostabi.State) bool {
+	return s == hostabi.StateRunning || s == hostabi.StateDraining || s == hostabi.StateDegraded
 }
 
 // Shutdown decides what a stop signal persists: an operator's stop records

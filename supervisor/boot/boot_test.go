@@ -50,10 +50,10 @@ func home(t testing.TB) string {
 		write(strings.TrimPrefix(p.State, h+"/"), json)
 	}
 	life := func(p profile.Paths, clean bool) {
-		l, err := state.BeginLife(p.Lifecycle, state.Proc{Pid: 4242, StartTime: 99}, bootTime.Add(-time.Hour))
+		l, err := state.BeginLife(p.Ledger, state.Proc{Pid: 4242, StartTime: 99}, bootTime.Add(-time.Hour))
 		require.NoError(t, err)
 		if clean {
-			require.NoError(t, state.EndLife(p.Lifecycle, l, 0, "operator stop", bootTime.Add(-time.Minute)))
+			require.NoError(t, state.EndLife(p.Ledger, l, 0, "operator stop", bootTime.Add(-time.Minute)))
 		}
 	}
 
@@ -97,7 +97,8 @@ func options(t testing.TB, h string, dry bool) boot.Options {
 	}
 	pool := engine.NewPool(nil)
 	t.Cleanup(func() { pool.Close(context.Background()) })
-	return boot.Options{Config: c, Policies: pool, Tools: &s6.Tools{}, Exe: "/usr/local/bin/supervisor", Now: bootTime, DryRun: dry}
+	return boot.Options{Config: c, Policies: pool, Tools: &s6.Tools{}, Exe: "/usr/local/bin/supervisor", Now: bootTime, DryRun: dry,
+		ContainerArgv: []string{"/init", "/opt/hermes/docker/main-wrapper.sh", "sleep", "infinity"}, Getenv: func(string) string { return "" }}
 }
 
 // golden compares the boot log with testdata/boot.golden; {policy} there
@@ -198,14 +199,21 @@ func TestBootLogRotates(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(string(cur), "\n"))
 }
 
-func TestBootFailsWithoutHome(t *testing.T) {
+// A profiles that is not a directory boots the root profile anyway, as
+// upstream's reconciler does, and says why no named profile was booted.
+func TestBootProfilesNotADirectory(t *testing.T) {
 	h := filepath.Join(t.TempDir(), "home")
 	require.NoError(t, os.MkdirAll(h, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(h, "profiles"), nil, 0o644)) // profiles is a file
 	o := options(t, h, false)
-	_, err := boot.Run(context.Background(), o)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), filepath.Join(h, "profiles"))
+	rep, err := boot.Run(context.Background(), o)
+	require.NoError(t, err)
+	require.Len(t, rep.Outcomes, 1)
+	assert.Equal(t, "default", rep.Outcomes[0].Profile)
+	assert.FileExists(t, filepath.Join(o.Config.Scandir, "gateway-default", "run"))
+	require.Len(t, rep.Warnings, 1)
+	assert.ErrorIs(t, rep.Warnings[0], boot.ErrNotBooted)
+	assert.Contains(t, rep.Warnings[0].Error(), "profiles/ is a regular file")
 }
 
 func TestOutcomeLine(t *testing.T) {
@@ -213,12 +221,14 @@ func TestOutcomeLine(t *testing.T) {
 		o    boot.Outcome
 		want string
 	}{
-		"spec example": {boot.Outcome{Profile: "coder", PriorState: 3, PriorExit: 2, Action: "started", Policy: "default@3f2a9c1b", Reason: "desired running"},
+		"spec example": {boot.Outcome{Profile: "coder", PriorState: "running", PriorExit: 2, Action: "started", Policy: "default@3f2a9c1b", Reason: "desired running"},
 			`2026-11-25T21:00:00Z profile=coder prior_state=running action=started prior_exit=unclean policy=default@3f2a9c1b reason="desired running"`},
 		"no state": {boot.Outcome{Profile: "x", Action: "registered", Policy: "p@1", Reason: "no state"},
 			`2026-11-25T21:00:00Z profile=x prior_state=none action=registered prior_exit=unknown policy=p@1 reason="no state"`},
 		"bad name quoted": {boot.Outcome{Profile: "Bad Name", Action: "skipped", Reason: `say "hi"`},
 			`2026-11-25T21:00:00Z profile="Bad Name" prior_state=none action=skipped prior_exit=unknown policy=none reason="say \"hi\""`},
+		"a newline never breaks the line": {boot.Outcome{Profile: "a\nb", PriorState: `"running\n"`, Action: "skipped", Reason: "x\ny"},
+			`2026-11-25T21:00:00Z profile="a\nb" prior_state="running\n" action=skipped prior_exit=unknown policy=none reason="x\ny"`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			assert.Equal(t, tc.want, tc.o.Line(bootTime.In(time.FixedZone("x", 3600))))

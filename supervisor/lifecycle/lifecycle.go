@@ -11,10 +11,12 @@
 // and the operator commands (supervisor/ops) do the mechanism and call
 // these, so the whole path reads in this one file:
 //
-//	boot:     state.ReadFacts -> BootInput -> policy -> slot up | down | none
+//	boot:     state.ReadFacts -> BootInput (PriorExit, LegacyCommand) -> policy
+//	          -> BootSeed (persisted) -> slot up | down | none; PriorState logged
 //	run:      stop signal -> TriggerOf(marker) -> ShutdownInput -> policy
-//	          -> ShutdownChange (durable) -> signal the gateway -> ExitRecord
-//	          -> Verdict -> exit code
+//	          -> ShutdownChange (durable) -> signal the gateway -> gateway gone
+//	          -> Reapply (what its last write undid) -> ExitRecord -> Verdict
+//	          -> exit code
 //	          gateway exits -> ExitInput -> policy -> ExitChange -> ExitRecord -> Verdict
 //	finish:   Verdict -> PlanFinish -> exit 0 (restart) | 125 (stay down)
 //	ops stop: nobody decided -> SettleStop
@@ -24,6 +26,9 @@
 package lifecycle
 
 import (
+	"path"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -61,11 +66,175 @@ func input(k hostabi.Kind, now time.Time, name string, f state.Facts, l Life) ho
 	return in
 }
 
+// Container is what boot knows of the container as a whole, beyond the
+// volume: its inputs to every profile's boot decision.
+type Container struct {
+	// LegacyCommand: the container runs the legacy "gateway run" command
+	// (LegacyCommand reads it from a container's argv).
+	LegacyCommand bool
+	// Params are the parameters the policy is handed, host-set ones
+	// included (hostabi.ParamBootstrapState); nil: the engine's own.
+	Params hostabi.Params
+}
+
 // BootInput is the input of the boot decision of profile name at time now.
-func BootInput(now time.Time, name string, f state.Facts) hostabi.Input {
+func BootInput(now time.Time, name string, f state.Facts, c Container) hostabi.Input {
 	in := input(hostabi.KindBoot, now, name, f, Life{})
-	in.PriorExit = f.PriorExit
+	in.PriorExit = PriorExit(f)
+	in.NoStateFile = f.StateAbsent
+	in.LegacyCommand = c.LegacyCommand
+	in.Params = c.Params
 	return in
+}
+
+// PriorExit is how the last gateway life of a profile ended, as boot sees
+// it, in this order:
+//
+//   - unclean when the exit history's last record is the policy giving up
+//     on a gateway that failed (it exited non-zero or was killed, and the
+//     exit decision was to stop for good: a crash loop, or a configuration
+//     error);
+//   - else, when the gateway keeps a ledger of its own
+//     (state/gateway.lifecycle.json, newer hermes releases), its phase, as
+//     upstream's reconciler reads it: exited is clean, running unclean,
+//     anything else (no phase, another value, a file that cannot be read)
+//     unknown;
+//   - else the supervisor's own ledger: exited is clean, running unclean
+//     (the supervisor or the machine died mid-life);
+//   - else unknown.
+func PriorExit(f state.Facts) hostabi.PriorExit {
+	if n := len(f.History); n > 0 && GaveUp(f.History[n-1]) {
+		return hostabi.PriorExitUnclean
+	}
+	if g := f.GatewayLedger; g.Present {
+		return phaseExit(g.Phase)
+	}
+	if f.LedgerOK {
+		return phaseExit(f.Ledger.Phase)
+	}
+	return hostabi.PriorExitUnknown
+}
+
+// GaveUp reports whether r records the policy giving up on a gateway that
+// failed: it ended by itself, not cleanly (a non-zero code or a signal),
+// and the exit decision was to stop for good.
+func GaveUp(r hostabi.ExitRecord) bool {
+	return r.Trigger == hostabi.TriggerExited && r.Verdict == hostabi.ActionStop && (r.ExitCode != 0 || r.Signal != 0)
+}
+
+func phaseExit(phase string) hostabi.PriorExit {
+	switch phase {
+	case state.PhaseExited:
+		return hostabi.PriorExitClean
+	case state.PhaseRunning:
+		return hostabi.PriorExitUnclean
+	}
+	return hostabi.PriorExitUnknown
+}
+
+// PriorState is the boot log's prior_state: the intent that decided, as
+// upstream's reconciler logs it. desired_state when it is recorded (its
+// value as found, "" included); else gateway_state, draining and degraded
+// logged as running (they read as running); "none" when there is neither,
+// or the file cannot be read (the boot-log line's reason then says "state
+// unreadable"). When the boot decision seeded the state (seed, ok), the
+// seeded intent is logged, as upstream logs the state its migration wrote.
+//
+// The value is raw: a caller writing it into a line quotes it (QuoteLog).
+func PriorState(f state.File, seed state.Change, seeded bool) string {
+	if seeded {
+		if seed.Desired != hostabi.StateNone {
+			return seed.Desired.String()
+		}
+		return runningFamily(seed.Gateway.String())
+	}
+	switch {
+	case f.Unreadable:
+		return "none"
+	case f.DesiredSet():
+		return f.DesiredState
+	case f.GatewaySet():
+		return runningFamily(f.GatewayState)
+	}
+	return "none"
+}
+
+func runningFamily(s string) string {
+	if s == "draining" || s == "degraded" {
+		return "running"
+	}
+	return s
+}
+
+// QuoteLog is v as a boot-log value: bare when it is a plain token (ASCII
+// letters, digits, '_', '-', '.', '@'), Go-quoted otherwise (an empty
+// value, a space, a quote, a newline, a non-ASCII byte), so that a line
+// never breaks and always parses. "none" quoted is a recorded "none", not
+// the absence of a state.
+func QuoteLog(v string, reserved ...string) string {
+	plain := v != ""
+	for i := 0; i < len(v) && plain; i++ {
+		c := v[i]
+		plain = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == '@'
+	}
+	for _, r := range reserved {
+		if v == r {
+			plain = false
+		}
+	}
+	if plain {
+		return v
+	}
+	return strconv.Quote(v)
+}
+
+// BootSeed is what a boot decision d, made by the policy named decidedBy,
+// seeds in the profile's state file before its slot is published (ABI 1.1:
+// the default policy's first boot and legacy migration); ok is false when
+// it seeds nothing.
+func BootSeed(d hostabi.Decision, decidedBy string) (c state.Change, ok bool) {
+	if d.State == hostabi.StateNone && d.Desired == hostabi.StateNone {
+		return state.Change{}, false
+	}
+	return state.Change{Gateway: d.State, Desired: d.Desired, Reason: d.Reason, Policy: decidedBy, Trigger: TriggerBoot}, true
+}
+
+// TriggerBoot is the trigger recorded with a state the boot decision seeded.
+const TriggerBoot = "boot"
+
+// LegacyCommand reports whether a container's argv (its main program's,
+// see hostabi.Input.LegacyCommand) is the legacy "gateway run" command, by
+// upstream's rule: everything through the word ending in "main-wrapper.sh"
+// is dropped (else a leading "init"), then a leading "hermes"; the rest
+// must start with "gateway run" and hold no "--no-supervise". noSupervise
+// is HERMES_GATEWAY_NO_SUPERVISE: 1, true or yes (any case) turns the
+// migration off.
+func LegacyCommand(argv []string, noSupervise string) bool {
+	switch strings.ToLower(noSupervise) {
+	case "1", "true", "yes":
+		return false
+	}
+	args := argv
+	wrapper := -1
+	for i, a := range args {
+		if strings.HasSuffix(a, "main-wrapper.sh") {
+			wrapper = i
+			break
+		}
+	}
+	switch {
+	case wrapper >= 0:
+		args = args[wrapper+1:]
+	case len(args) > 0 && path.Base(args[0]) == "init":
+		args = args[1:]
+	}
+	if len(args) > 0 && path.Base(args[0]) == "hermes" {
+		args = args[1:]
+	}
+	if slices.Contains(args, "--no-supervise") {
+		return false
+	}
+	return len(args) >= 2 && args[0] == "gateway" && args[1] == "run"
 }
 
 // ShutdownInput is the input of the shutdown decision: a stop signal sig
@@ -102,6 +271,36 @@ func TriggerOf(j state.Judgement, m state.Marker) hostabi.Trigger {
 func ShutdownChange(d hostabi.Decision, decidedBy string, trigger hostabi.Trigger) state.Change {
 	code := int(d.ExitCode)
 	return state.Change{Gateway: d.State, Desired: d.Desired, ExitCode: &code, Reason: d.Reason, Policy: decidedBy, Trigger: trigger.String()}
+}
+
+// Reapply is what "supervisor run" writes again once the gateway it
+// stopped is gone, given the shutdown decision's change decided, the
+// desired_state the file said when the decision was made (before), and the
+// file as the gateway left it (now); ok is false when nothing needs
+// writing.
+//
+// The hermes gateway rewrites gateway_state.json on its way out, after the
+// decision is durable: draining, then its own terminal state ("running"
+// after a signal it was not told was planned, as an operator's stop is to
+// it: the marker names "supervisor run"). gateway_state is then written
+// again when it differs from the decided one. desired_state is written
+// again only when the file is back to what it said before the decision (a
+// gateway's read-modify-write, which takes no lock, lost the decision's
+// write); any other value was written after the decision by someone else
+// (an operator's start) and is left alone. The gateway keeps every key it
+// does not own, so the decision's record (reason, policy, trigger, exit
+// code) is written again with it.
+func Reapply(decided state.Change, before hostabi.State, now state.File) (c state.Change, ok bool) {
+	stateUndone := decided.Gateway != hostabi.StateNone && now.Gateway() != decided.Gateway
+	desiredLost := decided.Desired != hostabi.StateNone && now.Desired() != decided.Desired && now.Desired() == before
+	if !stateUndone && !desiredLost {
+		return state.Change{}, false
+	}
+	c = decided
+	if !desiredLost {
+		c.Desired = hostabi.StateNone
+	}
+	return c, true
 }
 
 // ExitChange is what an exit decision d, made by the policy named

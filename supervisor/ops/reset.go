@@ -9,6 +9,7 @@ import (
 
 	"github.com/hermes-supervisor/hermes-supervisor/s6"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
 )
 
 // ReasonReset is the reason recorded in the state file by Reset.
@@ -40,7 +41,7 @@ func (o *Ops) Reset(ctx context.Context, name string) (Cleared, error) {
 	if err != nil {
 		return out, err
 	}
-	err = os.Remove(t.paths.History)
+	err = volume.Remove(t.paths.History)
 	lk.Unlock()
 	switch {
 	case err == nil:
@@ -48,8 +49,8 @@ func (o *Ops) Reset(ctx context.Context, name string) (Cleared, error) {
 	case !errors.Is(err, os.ErrNotExist):
 		return out, fsError("clear the exit history", t.paths.History, err)
 	}
-	if led, ok, _ := state.ReadLedger(t.paths.Lifecycle); ok && !led.RestartNotBefore.IsZero() {
-		if err := state.DeferRestart(t.paths.Lifecycle, time.Time{}); err != nil {
+	if led, ok, _ := state.ReadLedger(t.paths.Ledger); ok && !led.RestartNotBefore.IsZero() {
+		if err := state.DeferRestart(t.paths.Ledger, time.Time{}); err != nil {
 			return out, err
 		}
 		out.RestartDelay = led.RestartNotBefore

@@ -70,7 +70,7 @@ func killDuringStop(t *testing.T, trials int, stream uint64, maxDelay time.Durat
 		require.NoError(t, err, "trial %d (kill after %s): the state file is torn or unreadable", i, delay)
 		require.True(t, f.Present, "trial %d (kill after %s): the state file is missing", i, delay)
 		seen[judge(i, delay, f)]++
-		if pid, _ := state.ReadPid(e.p.Pid); pid > 0 {
+		if pid, _ := e.gatewayPid(); pid > 0 {
 			syscall.Kill(-pid, syscall.SIGKILL)
 		}
 	}

@@ -48,7 +48,7 @@ func Finish(ctx context.Context, o Options, code, sig int) int {
 	}
 	p := lifecycle.PlanFinish(v, now)
 	if !p.RestartNotBefore.IsZero() {
-		if err := state.DeferRestart(o.Paths.Lifecycle, p.RestartNotBefore); err != nil {
+		if err := state.DeferRestart(o.Paths.Ledger, p.RestartNotBefore); err != nil {
 			o.Logger.Error("finish: record the restart delay", "err", err)
 		}
 	}
@@ -63,7 +63,7 @@ func Finish(ctx context.Context, o Options, code, sig int) int {
 }
 
 func decideWithoutVerdict(ctx context.Context, o *Options, st lifecycle.ExitStatus, now time.Time) state.Verdict {
-	led, ok, _ := state.ReadLedger(o.Paths.Lifecycle)
+	led, ok, _ := state.ReadLedger(o.Paths.Ledger)
 	if ok && led.Phase == state.PhaseRunning {
 		reapLeftover(o.Logger, led.Gateway, finishReapGrace)
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -212,8 +213,45 @@ func survivePipes() {
 }
 
 // StopSignals are the signals "supervisor run" handles: SIGTERM, SIGINT and
-// SIGQUIT stop the gateway; SIGHUP is forwarded to it.
+// SIGQUIT stop the gateway; SIGHUP is caught and ignored (never forwarded:
+// the hermes gateway has no handler for it, and dies of it).
 var StopSignals = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP}
+
+// Environment variables the gateway gets besides run's own environment.
+const (
+	// EnvHome is the volume (the root profile's home): hermes resolves
+	// "-p NAME" to $HERMES_HOME/profiles/NAME, and without it looks in
+	// ~/.hermes.
+	EnvHome = "HERMES_HOME"
+	// EnvSupervisedChild tells hermes it runs as the child of a
+	// supervisor (upstream's own s6 slot sets it): without it, "hermes
+	// gateway run" with no -p follows <home>/active_profile, and in an
+	// s6-overlay container turns itself into "s6-svc -u" and a sleep.
+	EnvSupervisedChild = "HERMES_S6_SUPERVISED_CHILD"
+)
+
+// gatewayEnv is the gateway's environment: run's own, with HERMES_HOME,
+// HERMES_S6_SUPERVISED_CHILD, HERMES_PROFILE and the notification
+// descriptor set (replacing any value run inherited).
+func gatewayEnv(home, name string) []string {
+	set := map[string]string{
+		EnvHome:            home,
+		EnvSupervisedChild: "1",
+		"HERMES_PROFILE":   name,
+		NotifyEnv:          fmt.Sprint(NotifyFD),
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if _, ok := set[k]; !ok {
+			env = append(env, kv)
+		}
+	}
+	for _, k := range []string{EnvHome, EnvSupervisedChild, "HERMES_PROFILE", NotifyEnv} {
+		env = append(env, k+"="+set[k])
+	}
+	return env
+}
 
 // life is one gateway life.
 type life struct {
@@ -266,13 +304,22 @@ func Run(ctx context.Context, o Options) (int, error) {
 	if err := os.MkdirAll(o.Paths.StateDir, 0o755); err != nil {
 		return ExitTemporary, fmt.Errorf("runner: %w", err)
 	}
-	prev, _, _ := state.ReadLedger(o.Paths.Lifecycle)
+	home, err := filepath.Abs(o.Config.Home)
+	if err != nil {
+		return ExitTemporary, fmt.Errorf("runner: %w", err)
+	}
+	if did, err := state.MigrateLedger(o.Paths.GatewayLedger, o.Paths.Ledger); err != nil {
+		o.Logger.Warn("runner: ledger", "err", err)
+	} else if did != "" {
+		o.Logger.Info("runner: " + did)
+	}
+	prev, _, _ := state.ReadLedger(o.Paths.Ledger)
 	if prev.Phase == state.PhaseRunning {
 		reapLeftover(o.Logger, prev.Gateway, o.Config.Gateway.StopGrace.D())
 	}
 	l := &life{o: &o, lc: lifecycle.Life{Phase: hostabi.PhaseStarting}, keeper: state.NewKeeper(o.Paths.State)}
 	defer l.keeper.Close()
-	if l.ledger, err = state.BeginLife(o.Paths.Lifecycle, self, o.now()); err != nil {
+	if l.ledger, err = state.BeginLife(o.Paths.Ledger, self, o.now()); err != nil {
 		return ExitTemporary, err
 	}
 
@@ -312,14 +359,14 @@ func Run(ctx context.Context, o Options) (int, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = o.Stdout, o.Stderr
 	cmd.ExtraFiles = []*os.File{pw} // fd 3 in the gateway
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", NotifyEnv, NotifyFD), "HERMES_PROFILE="+o.Paths.Name)
+	cmd.Env = gatewayEnv(home, o.Paths.Name)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		pr.Close()
 		pw.Close()
 		code := ExitTemporary
 		l.persist(state.Change{Gateway: hostabi.StateStartupFailed, Reason: "cannot start " + argv[0]})
-		_ = state.EndLife(o.Paths.Lifecycle, l.ledger, code, "gateway did not start", o.now())
+		_ = state.EndLife(o.Paths.Ledger, l.ledger, code, "gateway did not start", o.now())
 		return code, fmt.Errorf("runner: start gateway %q: %w", argv[0], err)
 	}
 	pw.Close()
@@ -329,11 +376,8 @@ func Run(ctx context.Context, o Options) (int, error) {
 	} else {
 		l.ledger.Gateway = state.Proc{Pid: cmd.Process.Pid}
 	}
-	if err := state.WriteLedger(o.Paths.Lifecycle, l.ledger); err != nil {
+	if err := state.WriteLedger(o.Paths.Ledger, l.ledger); err != nil {
 		o.Logger.Warn("runner: ledger", "err", err)
-	}
-	if err := state.WritePid(o.Paths.Pid, cmd.Process.Pid); err != nil {
-		o.Logger.Warn("runner: pid file", "err", err)
 	}
 	l.persist(state.Change{Gateway: hostabi.StateStarting, Reason: "gateway starting"})
 
@@ -368,8 +412,7 @@ func Run(ctx context.Context, o Options) (int, error) {
 		case s := <-sigs:
 			sig := s.(syscall.Signal)
 			if sig == syscall.SIGHUP {
-				o.Logger.Info("runner: forwarding SIGHUP to the gateway (reload); nothing persisted")
-				_ = syscall.Kill(-l.pgid, syscall.SIGHUP)
+				o.Logger.Info("runner: SIGHUP ignored: not forwarded (the gateway has no reload and would die of it), nothing persisted")
 				continue
 			}
 			return l.stopRunning(ctx, sig, self, sigs, exited), nil
@@ -526,7 +569,9 @@ wait:
 		case werr = <-exited:
 			break wait
 		case s := <-sigs:
-			_ = syscall.Kill(-l.pgid, s.(syscall.Signal)) // pass further signals on
+			if s != syscall.SIGHUP {
+				_ = syscall.Kill(-l.pgid, s.(syscall.Signal)) // pass further signals on
+			}
 		case <-grace.C:
 			l.o.Logger.Warn("runner: the gateway outlived the stop grace; SIGKILL", "grace", l.o.Config.Gateway.StopGrace.String())
 			_ = syscall.Kill(-l.pgid, syscall.SIGKILL)
@@ -538,10 +583,34 @@ wait:
 	}
 	st := statusOf(werr, l.cmd)
 	now := l.o.now()
+	l.reapply(r, trigger, in, now)
 	l.o.appendHistory(lifecycle.ExitRecord(now, l.lc.StartedAt, st, trigger, hostabi.ActionNone))
 	code := int(r.Decision.ExitCode)
 	l.finishLife(r, hostabi.KindShutdown, code)
 	return code
+}
+
+// reapply writes the shutdown decision r again, once the gateway is gone,
+// when the gateway's own writes undid it: the hermes gateway writes
+// gateway_state.json on its way out (draining, then its own terminal state,
+// "running" after any signal it was not told was planned), after the
+// decision was made durable. See lifecycle.Reapply for what is written
+// again.
+func (l *life) reapply(r policy.Result, trigger hostabi.Trigger, in hostabi.Input, now time.Time) {
+	f, err := state.Read(l.o.Paths.State)
+	if err != nil {
+		l.o.Logger.Warn("runner: state after the gateway exited", "err", err)
+	}
+	c, ok := lifecycle.Reapply(lifecycle.ShutdownChange(r.Decision, r.DecidedBy(), trigger), in.Desired, f)
+	if !ok {
+		return
+	}
+	if _, err := l.keeper.Set(c, now); err != nil {
+		l.o.Logger.Error("runner: persist the shutdown decision again", "err", err)
+		return
+	}
+	l.o.Logger.Info("runner: the gateway's last write undid the decision; written again", "gateway_state_found", f.GatewayState,
+		"state", c.Gateway.String(), "desired", c.Desired.String())
 }
 
 // exited handles the gateway ending by itself.
@@ -561,19 +630,16 @@ func (l *life) exited(ctx context.Context, werr error, self state.Proc) int {
 	return code
 }
 
-// finishLife records the verdict for finish, removes gateway.pid and closes
-// the ledger: a clean exit path.
+// finishLife records the verdict for finish and closes the ledger: a
+// clean exit path. gateway.pid is the gateway's: never touched here.
 func (l *life) finishLife(r policy.Result, k hostabi.Kind, code int) {
 	now := l.o.now()
 	v := lifecycle.Verdict(l.ledger.Supervisor, k, r.Decision, r.DecidedBy(), code, now)
 	if err := state.WriteVerdict(l.o.Paths.Verdict, v); err != nil {
 		l.o.Logger.Error("runner: verdict", "err", err)
 	}
-	if err := state.RemovePid(l.o.Paths.Pid); err != nil {
-		l.o.Logger.Warn("runner: pid file", "err", err)
-	}
 	_ = os.Remove(l.o.Paths.Phase)
-	if err := state.EndLife(l.o.Paths.Lifecycle, l.ledger, code, r.Decision.Reason, now); err != nil {
+	if err := state.EndLife(l.o.Paths.Ledger, l.ledger, code, r.Decision.Reason, now); err != nil {
 		l.o.Logger.Error("runner: ledger", "err", err)
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/engine"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/lifecycle"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
@@ -120,7 +121,7 @@ func (e *env) start() *sup {
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		<-s.done
-		if pid, _ := state.ReadPid(e.p.Pid); pid > 0 {
+		if pid, _ := e.gatewayPid(); pid > 0 {
 			syscall.Kill(-pid, syscall.SIGKILL)
 		}
 	})
@@ -181,6 +182,22 @@ func (e *env) finishOutput(code, sig int) (string, int) {
 	e.t.Logf("finish %d %d: %s", code, sig, out)
 	return string(out), cmd.ProcessState.ExitCode()
 }
+
+// gatewayPid is the pid of the gateway of the current (or last) life, as
+// the supervisor's ledger records it (gateway.pid is the gateway's own).
+func (e *env) gatewayPid() (int, error) {
+	l, ok, err := state.ReadLedger(e.p.Ledger)
+	if err != nil {
+		return 0, err
+	}
+	if !ok || l.Gateway.Pid <= 0 {
+		return 0, fmt.Errorf("no gateway pid in %s", e.p.Ledger)
+	}
+	return l.Gateway.Pid, nil
+}
+
+// priorExit is what the next boot reads as prior_exit.
+func (e *env) priorExit() hostabi.PriorExit { return lifecycle.PriorExit(state.ReadFacts(e.p)) }
 
 func (e *env) history() []hostabi.ExitRecord {
 	h, err := state.ReadHistory(e.p.History)
@@ -254,11 +271,8 @@ func TestStopSignals(t *testing.T) {
 			assert.Contains(t, s.stderr.String(), durable)
 			_, err := os.Lstat(e.p.Marker)
 			assert.ErrorIs(t, err, os.ErrNotExist, "marker consumed or cleaned up")
-			_, err = os.Lstat(e.p.Pid)
-			assert.ErrorIs(t, err, os.ErrNotExist, "gateway.pid removed")
-			pe, err := state.PriorExit(e.p.Lifecycle)
-			require.NoError(t, err)
-			assert.Equal(t, hostabi.PriorExitClean, pe)
+			assert.NoFileExists(t, e.p.Pid, "gateway.pid is the gateway's: the supervisor never writes it")
+			assert.Equal(t, hostabi.PriorExitClean, e.priorExit())
 			h := e.history()
 			require.Len(t, h, 1)
 			assert.Equal(t, c.wantTrigger, h[0].Trigger)
@@ -285,14 +299,18 @@ func TestStopAfterAnotherWriterWritesFirst(t *testing.T) {
 	assert.Equal(t, hostabi.TriggerSignal.String(), f.Trigger)
 }
 
-func TestSIGHUPForwardedNotPersisted(t *testing.T) {
+// SIGHUP is never forwarded: the hermes gateway has no handler for it
+// and dies of it (s6-svc -h would kill the gateway).
+func TestSIGHUPIgnoredNotPersisted(t *testing.T) {
 	e := newEnv(t, profile.Root, nil, "")
 	s := e.start()
 	s.waitReady(t)
 	before, err := os.ReadFile(e.p.State)
 	require.NoError(t, err)
 	require.NoError(t, s.cmd.Process.Signal(syscall.SIGHUP))
-	require.Eventually(t, func() bool { _, ok := e.signalEvent("HUP"); return ok }, 10*time.Second, 10*time.Millisecond, "SIGHUP forwarded")
+	require.Eventually(t, func() bool { return strings.Contains(s.stderr.String(), "SIGHUP ignored") }, 10*time.Second, 10*time.Millisecond)
+	_, forwarded := e.signalEvent("HUP")
+	assert.False(t, forwarded, "SIGHUP reached the gateway: %v", e.eventLines())
 	after, err := os.ReadFile(e.p.State)
 	require.NoError(t, err)
 	assert.Equal(t, string(before), string(after), "nothing persisted on SIGHUP")
@@ -307,11 +325,76 @@ func TestSIGHUPForwardedNotPersisted(t *testing.T) {
 	assert.Equal(t, "running", e.state().GatewayState, "a HUP never records stopped")
 }
 
+// The gateway's environment: HERMES_HOME (the volume, for hermes' -p) and
+// HERMES_S6_SUPERVISED_CHILD=1 (upstream's own slot sets it), whatever run
+// inherited.
+func TestGatewayEnvironment(t *testing.T) {
+	t.Setenv("HERMES_S6_SUPERVISED_CHILD", "0")
+	t.Setenv("HERMES_PROFILE", "someone-else")
+	e := newEnv(t, "coder", []string{"--"}, "") // profile_args ("-p coder") are not the stand-in's flags
+	s := e.start()
+	s.waitReady(t)
+	gw, err := e.gatewayPid()
+	require.NoError(t, err)
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", gw))
+	require.NoError(t, err)
+	env := map[string][]string{}
+	for _, kv := range strings.Split(string(raw), "\x00") {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = append(env[k], v)
+	}
+	assert.Equal(t, []string{e.home}, env["HERMES_HOME"])
+	assert.Equal(t, []string{"1"}, env["HERMES_S6_SUPERVISED_CHILD"])
+	assert.Equal(t, []string{"coder"}, env["HERMES_PROFILE"])
+	assert.Equal(t, []string{"3"}, env["HERMES_NOTIFY_FD"])
+	assert.NoFileExists(t, e.p.Pid, "gateway.pid is the gateway's")
+	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
+	s.wait(t)
+}
+
+// A gateway that rewrites gateway_state.json on its way out, as the
+// hermes gateway does (its terminal write says running after any signal it
+// was not told was planned, keeping the keys it does not own): once it is
+// gone, the operator's decided stop is written again. A plain signal's
+// running is left as it is.
+func TestGatewaysLastWriteIsUndone(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		intent   state.Intent
+		want     string
+		rewrites bool
+	}{
+		{"operator stop", state.IntentStop, "stopped", true},
+		{"restart", state.IntentRestart, "stopped", true},
+		{"plain signal", "", "running", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, profile.Root, nil, "")
+			// A shell gateway: on SIGTERM it writes draining, then running, the way
+			// hermes' read-modify-write does (keeping every other key).
+			script := `trap 'for s in draining running; do sed -e "s/\"gateway_state\": \"[a-z_]*\"/\"gateway_state\": \"$s\"/" "$0" > "$0.gw" && mv -f "$0.gw" "$0"; done; exit 0' TERM; while :; do sleep 0.05; done`
+			toml := fmt.Sprintf("home = %q\n[gateway]\ncommand = [\"sh\", \"-c\", %q, %q]\nuser = \"\"\nstop_grace = \"5s\"\nready_after = \"100ms\"\n", e.home, script, e.p.State)
+			require.NoError(t, os.WriteFile(e.cfg, []byte(toml), 0o644))
+			s := e.start()
+			s.waitReady(t)
+			if c.intent != "" {
+				_, err := state.WriteMarkerFor(e.p.Marker, s.cmd.Process.Pid, c.intent, time.Now())
+				require.NoError(t, err)
+			}
+			require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
+			s.wait(t)
+			f := e.state()
+			assert.Equal(t, c.want, f.GatewayState, s.stderr.String())
+			assert.Equal(t, c.rewrites, strings.Contains(s.stderr.String(), "written again"), s.stderr.String())
+		})
+	}
+}
+
 func TestIgnoredSIGTERMIsKilledAfterGrace(t *testing.T) {
 	e := newEnv(t, profile.Root, []string{"-ignore-term"}, `stop_grace = "300ms"`+"\n"+`ready_after = "1h"`)
 	s := e.start()
 	s.waitReady(t)
-	gw, err := state.ReadPid(e.p.Pid)
+	gw, err := e.gatewayPid()
 	require.NoError(t, err)
 	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
 	assert.Equal(t, 1, s.wait(t))
@@ -355,19 +438,16 @@ func TestSupervisorKilledMidLife(t *testing.T) {
 	e := newEnv(t, profile.Root, nil, "")
 	s := e.start()
 	s.waitReady(t)
-	gw, err := state.ReadPid(e.p.Pid)
+	gw, err := e.gatewayPid()
 	require.NoError(t, err)
 	require.NoError(t, s.cmd.Process.Signal(syscall.SIGKILL))
 	s.wait(t)
-	pe, err := state.PriorExit(e.p.Lifecycle)
-	require.NoError(t, err)
-	assert.Equal(t, hostabi.PriorExitUnclean, pe, "the next boot sees an unclean exit")
+	assert.Equal(t, hostabi.PriorExitUnclean, e.priorExit(), "the next boot sees an unclean exit")
 
 	// s6 runs finish with 256 and the signal: no verdict, the policy decides.
 	assert.Equal(t, 0, e.finish(256, 9), "killed by a signal: restart")
 	assert.Eventually(t, func() bool { return gone(gw) }, 10*time.Second, 10*time.Millisecond, "finish stopped the orphaned gateway")
-	pe, _ = state.PriorExit(e.p.Lifecycle)
-	assert.Equal(t, hostabi.PriorExitUnclean, pe, "finish does not make an unclean life clean")
+	assert.Equal(t, hostabi.PriorExitUnclean, e.priorExit(), "finish does not make an unclean life clean")
 	h := e.history()
 	require.Len(t, h, 1)
 	assert.Equal(t, int32(9), h[0].Signal)
@@ -404,7 +484,7 @@ func TestRestartDelayDeferredToNextRun(t *testing.T) {
 	require.NoError(t, state.WriteVerdict(e.p.Verdict, state.Verdict{RunExit: 3, Kind: hostabi.KindExit, Action: hostabi.ActionRestart,
 		DelayMS: 30_000, Reason: "backoff", WrittenAt: now}))
 	assert.Equal(t, 0, e.finish(3, 0))
-	l, ok, err := state.ReadLedger(e.p.Lifecycle)
+	l, ok, err := state.ReadLedger(e.p.Ledger)
 	require.NoError(t, err)
 	require.True(t, ok)
 	assert.True(t, l.RestartNotBefore.After(now.Add(20*time.Second)), "a delay beyond s6's finish timeout is recorded: %v", l.RestartNotBefore)
@@ -468,9 +548,7 @@ func TestStopBeforeTheGatewayStarts(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, hostabi.StateRunning, f.Gateway(), "the decided state is persisted: %s", stderr.String())
 	assert.NoFileExists(t, e.events, "no gateway was started")
-	prior, err := state.PriorExit(e.p.Lifecycle)
-	require.NoError(t, err)
-	assert.Equal(t, hostabi.PriorExitClean, prior, "a decided stop is a clean exit path")
+	assert.Equal(t, hostabi.PriorExitClean, e.priorExit(), "a decided stop is a clean exit path")
 }
 
 // Once its shutdown decision is durable, the supervisor lowers every one of
@@ -481,7 +559,7 @@ func TestStopYieldsCPUOnceDurable(t *testing.T) {
 	e := newEnv(t, profile.Root, []string{"-ignore-term"}, `stop_grace = "1s"`+"\n"+`ready_after = "1h"`)
 	s := e.start()
 	s.waitReady(t)
-	gw, err := state.ReadPid(e.p.Pid)
+	gw, err := e.gatewayPid()
 	require.NoError(t, err)
 	sup := s.cmd.Process.Pid
 	assert.Equal(t, []int{0}, niceness(t, sup), "before the stop")

@@ -1,20 +1,33 @@
 package state
 
 import (
+	"errors"
+	"os"
+
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
 )
 
 // Facts are what the volume remembers of a profile, as every decision
-// takes them: the state file, the lifecycle ledger and the exit history,
+// takes them: the state file, the lifecycle ledgers and the exit history,
 // read once, each unreadable file read as "nothing known" with a warning
-// naming it.
+// naming it. supervisor/lifecycle turns them into a decision's input.
 type Facts struct {
-	State     File
-	Ledger    Ledger // zero when there is none, or it is unreadable
-	PriorExit hostabi.PriorExit
-	History   []hostabi.ExitRecord // oldest first, at most MaxHistory
-	Warnings  []error              // unreadable files; never fatal
+	State File
+	// StateAbsent: nothing at all is at the state file's path (not even
+	// an unreadable file, a directory or a symlink).
+	StateAbsent bool
+	// Ledger is the supervisor's lifecycle ledger (zero when LedgerOK is
+	// false: there is none, or it is unreadable). An earlier supervisor's
+	// ledger at the gateway's path, not yet migrated, is read as this one.
+	Ledger   Ledger
+	LedgerOK bool
+	// GatewayLedger is the gateway's own ledger, when its hermes release
+	// keeps one.
+	GatewayLedger GatewayLedger
+	History       []hostabi.ExitRecord // oldest first, at most MaxHistory
+	Warnings      []error              // unreadable files; never fatal
 }
 
 // ReadFacts reads the facts of profile p. It never fails: whatever cannot
@@ -25,11 +38,20 @@ func ReadFacts(p profile.Paths) Facts {
 	if f.State, err = Read(p.State); err != nil {
 		f.Warnings = append(f.Warnings, err)
 	}
-	var ok bool
-	if f.Ledger, ok, err = ReadLedger(p.Lifecycle); err != nil {
+	if !f.State.Present && !f.State.Unreadable {
+		_, lerr := volume.Lstat(p.State)
+		f.StateAbsent = errors.Is(lerr, os.ErrNotExist)
+	}
+	if f.Ledger, f.LedgerOK, err = ReadLedger(p.Ledger); err != nil {
 		f.Warnings = append(f.Warnings, err)
 	}
-	f.PriorExit = priorExit(f.Ledger, ok)
+	if old, ok := ReadOldLedger(p.GatewayLedger); ok {
+		if !f.LedgerOK {
+			f.Ledger, f.LedgerOK = old, true
+		}
+	} else {
+		f.GatewayLedger = ReadGatewayLedger(p.GatewayLedger)
+	}
 	if f.History, err = ReadHistory(p.History); err != nil {
 		f.Warnings = append(f.Warnings, err)
 	}

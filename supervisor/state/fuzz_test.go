@@ -16,6 +16,7 @@ func FuzzParseState(f *testing.F) {
 	f.Add([]byte(`{"gateway_state":"running","desired_state":"stopped","timestamp":1764104400}`))
 	f.Add([]byte("\xef\xbb\xbf{\"gateway_state\":\"stopped\",\"timestamp\":\"2026-11-25T21:00:00Z\",\"extra\":[1,2]}"))
 	f.Add([]byte(`{"gateway_state":null,"timestamp":1e300,"updated_at":"-1","exit_code":1.5}`))
+	f.Add([]byte(`{"gateway_state":" running","desired_state":"","x":[NaN,-Infinity],"pid":1,"y":"NaN"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := Parse(data)
 		if err != nil {
@@ -32,7 +33,8 @@ func FuzzParseState(f *testing.F) {
 		if err != nil {
 			t.Fatalf("wrote %q, which does not read back: %v", out, err)
 		}
-		if again.GatewayState != s.GatewayState || again.DesiredState != s.DesiredState {
+		if again.GatewayState != s.GatewayState || again.DesiredState != s.DesiredState ||
+			again.Gateway() != s.Gateway() || again.Desired() != s.Desired() {
 			t.Fatalf("states changed on a round trip: %q/%q -> %q/%q", s.GatewayState, s.DesiredState, again.GatewayState, again.DesiredState)
 		}
 	})

@@ -7,7 +7,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
 )
 
@@ -17,11 +16,16 @@ const (
 	PhaseExited  = "exited"  // the last life ended on a clean exit path
 )
 
-// Ledger is the content of state/gateway.lifecycle.json. "supervisor run"
-// writes phase=running when it starts a gateway life and phase=exited (with
-// the exit code and the reason) on every clean exit path. A ledger still
-// saying running at boot means the last life never reached one: the
-// supervisor or the machine died.
+// Ledger is the content of the supervisor's lifecycle ledger,
+// state/supervisor.lifecycle.json. "supervisor run" writes phase=running
+// when it starts a gateway life and phase=exited (with the exit code and
+// the reason) on every clean exit path. A ledger still saying running at
+// boot means the last life never reached one: the supervisor or the
+// machine died.
+//
+// Supervisors before this file existed kept the same content in
+// state/gateway.lifecycle.json, which is the gateway's own ledger in newer
+// hermes releases; MigrateLedger moves such a file to its new name.
 type Ledger struct {
 	Phase      string    `json:"phase"`
 	Supervisor Proc      `json:"-"`
@@ -87,24 +91,94 @@ func ReadLedger(path string) (Ledger, bool, error) {
 	return l, true, nil
 }
 
-// PriorExit reads the ledger at path as boot sees it: exited is clean,
-// running is unclean (the life never reached a clean exit path), a missing
-// or unreadable ledger is unknown (the error says why it is unreadable).
-func PriorExit(path string) (hostabi.PriorExit, error) {
-	l, ok, err := ReadLedger(path)
-	return priorExit(l, ok), err
+// GatewayLedger is what boot reads of the gateway's own lifecycle ledger
+// (state/gateway.lifecycle.json, written by hermes releases that have
+// one; hermes-agent 0.19.0 has none): its phase, the only field upstream's
+// reconciler looks at.
+type GatewayLedger struct {
+	Present bool   // something is at its path
+	Phase   string // "" when it has no phase string or cannot be read
+	Err     error  // why it cannot be read (it then tells nothing)
 }
 
-// priorExit is what a ledger (ok: one was read) says of the life it records.
-func priorExit(l Ledger, ok bool) hostabi.PriorExit {
-	switch {
-	case !ok:
-		return hostabi.PriorExitUnknown
-	case l.Phase == PhaseExited:
-		return hostabi.PriorExitClean
-	default:
-		return hostabi.PriorExitUnclean
+// ReadGatewayLedger reads the gateway's ledger at path as upstream's
+// reconciler does: a JSON object (a byte-order mark and Python's NaN are
+// fine; content that is not UTF-8 is not) whose "phase" is a string.
+// Nothing at path is GatewayLedger{}; anything else is Present, with Err
+// set when it cannot be read.
+func ReadGatewayLedger(path string) GatewayLedger {
+	data, err := readFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return GatewayLedger{}
 	}
+	g := GatewayLedger{Present: true, Err: err}
+	if err != nil {
+		return g
+	}
+	_, obj, err := parseObject(data)
+	if err != nil {
+		g.Err = fmt.Errorf("state: %s: %w: %w", path, ErrUnreadable, err)
+		return g
+	}
+	if v, ok := obj["phase"]; ok {
+		_ = json.Unmarshal(v, &g.Phase)
+	}
+	return g
+}
+
+// oldLedger reports whether data is a ledger an earlier supervisor wrote
+// at the gateway's ledger path: it names the supervisor (or a deferred
+// restart) and, unlike the gateway's own, no pid.
+func oldLedger(data []byte) bool {
+	_, obj, err := parseObject(data)
+	if err != nil {
+		return false
+	}
+	if _, ok := obj["pid"]; ok {
+		return false
+	}
+	for _, k := range []string{"supervisor_pid", "gateway_pid", "restart_not_before"} {
+		if _, ok := obj[k]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// MigrateLedger moves a ledger an earlier supervisor left at the
+// gateway's ledger path (oldPath) to the supervisor's own (newPath), or
+// removes it when the supervisor already has one: the gateway's path is
+// the gateway's (a hermes release with a ledger of its own would take a
+// leftover "running" for an unclean death of its own). A file there that
+// is the gateway's own is left alone. It reports what it did, "" for
+// nothing.
+func MigrateLedger(oldPath, newPath string) (string, error) {
+	data, err := readFile(oldPath)
+	if err != nil || !oldLedger(data) {
+		return "", nil
+	}
+	if _, err := volume.Lstat(newPath); err == nil {
+		if err := removeLazy(oldPath); err != nil {
+			return "", err
+		}
+		return "removed " + oldPath + " (an earlier supervisor's ledger; " + newPath + " supersedes it)", nil
+	}
+	if err := volume.Rename(oldPath, newPath); err != nil {
+		return "", fmt.Errorf("state: move %s to %s: %w", oldPath, newPath, err)
+	}
+	return "moved " + oldPath + " to " + newPath + " (an earlier supervisor's ledger)", nil
+}
+
+// ReadOldLedger reads, as the supervisor's ledger, one an earlier
+// supervisor left at the gateway's ledger path (not yet migrated); ok is
+// false when the file there is not one.
+func ReadOldLedger(path string) (Ledger, bool) {
+	data, err := readFile(path)
+	if err != nil || !oldLedger(data) {
+		return Ledger{}, false
+	}
+	l, ok, err := ReadLedger(path)
+	return l, ok && err == nil
 }
 
 // WriteLedger replaces the ledger at path, atomically and durably, creating

@@ -102,8 +102,15 @@ func (m Marker) MarshalJSON() ([]byte, error) {
 	return json.Marshal(p)
 }
 
-// ParseMarker decodes and validates a marker. written_at may be RFC 3339 or
-// Unix seconds; target_start_time a number or a numeric string.
+// ParseMarker decodes and validates a marker. written_at may be RFC 3339
+// (hermes writes "+00:00", this supervisor "Z") or Unix seconds;
+// target_start_time a number or a numeric string. A marker without an
+// intent key is hermes' own (status.py's write_planned_stop_marker, which
+// `hermes gateway stop` writes): a stop. hermes may write
+// target_start_time null when it could not read the target's start time;
+// such a marker is refused (malformed: the stop then counts as a plain
+// signal, which persists running), because a pid alone may name a process
+// that reused it.
 func ParseMarker(data []byte) (Marker, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	var raw struct {
@@ -112,11 +119,16 @@ func ParseMarker(data []byte) (Marker, error) {
 		StopperPid      json.Number     `json:"stopper_pid"`
 		WrittenAt       json.RawMessage `json:"written_at"`
 		Intent          string          `json:"intent"`
+		HasIntent       bool            `json:"-"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	if err := dec.Decode(&raw); err != nil {
 		return Marker{}, fmt.Errorf("not a marker object: %w", err)
+	}
+	var keys map[string]json.RawMessage
+	if json.Unmarshal(data, &keys) == nil {
+		_, raw.HasIntent = keys["intent"]
 	}
 	var m Marker
 	pid, err := strconv.Atoi(string(raw.TargetPid))
@@ -139,6 +151,14 @@ func ParseMarker(data []byte) (Marker, error) {
 	switch Intent(raw.Intent) {
 	case IntentStop, IntentRestart:
 		m.Intent = Intent(raw.Intent)
+	case "":
+		if raw.HasIntent {
+			return Marker{}, errors.New(`intent "" is not stop or restart`)
+		}
+		// hermes' own marker (`hermes gateway stop` run in the container
+		// writes one naming the process s6 supervises): it has no intent,
+		// and is a stop.
+		m.Intent = IntentStop
 	default:
 		return Marker{}, fmt.Errorf("intent %q is not stop or restart", raw.Intent)
 	}

@@ -82,6 +82,9 @@ func TestParseMarker(t *testing.T) {
 	}{
 		{"rfc3339", `{"target_pid":10,"target_start_time":99,"stopper_pid":3,"written_at":"2026-11-25T21:00:00Z","intent":"stop"}`, true},
 		{"unix seconds, string start time, bom", "\ufeff" + `{"target_pid":10,"target_start_time":"99","written_at":1795640400.25,"intent":"restart"}`, true},
+		{"hermes' own: no intent, +00:00", `{"target_pid":10,"target_start_time":99,"stopper_pid":3,"written_at":"2026-12-02T16:41:20.123456+00:00"}`, true},
+		{"empty intent", `{"target_pid":10,"target_start_time":99,"written_at":"2026-11-25T21:00:00Z","intent":""}`, false},
+		{"hermes' own without a start time", `{"target_pid":10,"target_start_time":null,"stopper_pid":3,"written_at":"2026-12-02T16:41:20.123456+00:00"}`, false},
 		{"bad intent", `{"target_pid":10,"target_start_time":99,"written_at":"2026-11-25T21:00:00Z","intent":"halt"}`, false},
 		{"no pid", `{"target_start_time":99,"written_at":"2026-11-25T21:00:00Z","intent":"stop"}`, false},
 		{"negative pid", `{"target_pid":-4,"target_start_time":99,"written_at":"2026-11-25T21:00:00Z","intent":"stop"}`, false},
@@ -92,9 +95,10 @@ func TestParseMarker(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := ParseMarker([]byte(c.data))
+			m, err := ParseMarker([]byte(c.data))
 			if c.ok {
 				assert.NoError(t, err)
+				assert.Contains(t, []Intent{IntentStop, IntentRestart}, m.Intent)
 			} else {
 				assert.Error(t, err)
 			}
@@ -199,7 +203,7 @@ func TestSweep(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			require.NoError(t, WritePid(p.Pid, 1234))
+			require.NoError(t, os.WriteFile(p.Pid, []byte(`{"pid": 1234, "kind": "hermes-gateway"}`), 0o644))
 			require.NoError(t, os.WriteFile(p.Processes, []byte(`[]`), 0o644))
 			require.NoError(t, c.marker(p.Marker))
 			tmp := filepath.Join(p.Dir, ".gateway_state.json.tmp-1-1")
@@ -216,35 +220,32 @@ func TestSweep(t *testing.T) {
 			} else {
 				assert.ErrorIs(t, err, os.ErrNotExist)
 			}
-			pid, err := ReadPid(p.Pid)
-			assert.NoError(t, err)
-			assert.Zero(t, pid)
+			assert.NoFileExists(t, p.Pid)
 		})
 	}
 }
 
-func TestLedgerPriorExit(t *testing.T) {
+func TestLedgerLife(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, "state", "gateway.lifecycle.json")
-	pe, err := PriorExit(path)
+	path := filepath.Join(dir, "state", "supervisor.lifecycle.json")
+	_, ok, err := ReadLedger(path)
 	require.NoError(t, err)
-	assert.Equal(t, hostabi.PriorExitUnknown, pe)
+	assert.False(t, ok)
 
 	self, _ := Self()
 	l, err := BeginLife(path, self, t0)
 	require.NoError(t, err)
-	pe, err = PriorExit(path)
-	require.NoError(t, err)
-	assert.Equal(t, hostabi.PriorExitUnclean, pe)
-
-	l.Gateway = Proc{55, 66}
-	require.NoError(t, EndLife(path, l, 1, "signal without marker", t0.Add(time.Minute)))
-	pe, err = PriorExit(path)
-	require.NoError(t, err)
-	assert.Equal(t, hostabi.PriorExitClean, pe)
 	got, ok, err := ReadLedger(path)
 	require.NoError(t, err)
 	require.True(t, ok)
+	assert.Equal(t, PhaseRunning, got.Phase)
+
+	l.Gateway = Proc{55, 66}
+	require.NoError(t, EndLife(path, l, 1, "signal without marker", t0.Add(time.Minute)))
+	got, ok, err = ReadLedger(path)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, PhaseExited, got.Phase)
 	assert.Equal(t, 1, *got.ExitCode)
 	assert.Equal(t, Proc{55, 66}, got.Gateway)
 	assert.Equal(t, self, got.Supervisor)
@@ -255,9 +256,80 @@ func TestLedgerPriorExit(t *testing.T) {
 	assert.True(t, l.RestartNotBefore.Equal(t0.Add(time.Hour)), "a pending restart delay survives into the next life")
 
 	require.NoError(t, os.WriteFile(path, []byte(`{"phase":"zombie"}`), 0o644))
-	pe, err = PriorExit(path)
+	_, ok, err = ReadLedger(path)
 	assert.ErrorIs(t, err, ErrUnreadable)
-	assert.Equal(t, hostabi.PriorExitUnknown, pe)
+	assert.False(t, ok)
+}
+
+// TestReadGatewayLedger: the gateway's own ledger is read as upstream's
+// reconciler reads it, for its phase alone.
+func TestReadGatewayLedger(t *testing.T) {
+	cases := []struct {
+		name, content string
+		phase         string
+		err           bool
+	}{
+		{"running", `{"phase":"running","pid":42,"start_time":1.5,"create_time":1.25}`, "running", false},
+		{"exited", `{"phase":"exited","pid":42,"exit_code":"0","started_at":"yesterday"}`, "exited", false},
+		{"nan anywhere", `{"phase":"exited","start_time":NaN}`, "exited", false},
+		{"bom", "\xef\xbb\xbf" + `{"phase":"running"}`, "running", false},
+		{"phase not a string", `{"phase":1}`, "", false},
+		{"no phase", `{}`, "", false},
+		{"not utf-8", "{\"phase\":\"exited\",\"x\":\"\xff\"}", "", true},
+		{"not an object", `["exited"]`, "", true},
+		{"truncated", `{"phase":"exi`, "", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "gateway.lifecycle.json")
+			require.NoError(t, os.WriteFile(path, []byte(c.content), 0o644))
+			g := ReadGatewayLedger(path)
+			assert.True(t, g.Present)
+			assert.Equal(t, c.phase, g.Phase)
+			assert.Equal(t, c.err, g.Err != nil, "%v", g.Err)
+		})
+	}
+	g := ReadGatewayLedger(filepath.Join(t.TempDir(), "none.json"))
+	assert.False(t, g.Present)
+	dir := filepath.Join(t.TempDir(), "gateway.lifecycle.json")
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	g = ReadGatewayLedger(dir)
+	assert.True(t, g.Present)
+	assert.ErrorIs(t, g.Err, ErrUnreadable)
+}
+
+// TestMigrateLedger: an earlier supervisor's ledger at the gateway's path
+// moves to the supervisor's own; the gateway's own file there stays.
+func TestMigrateLedger(t *testing.T) {
+	dir := t.TempDir()
+	oldPath, newPath := filepath.Join(dir, "gateway.lifecycle.json"), filepath.Join(dir, "supervisor.lifecycle.json")
+	old := `{"phase":"running","started_at":"2026-11-25T20:00:00Z","supervisor_pid":7,"supervisor_start_time":8,"gateway_pid":9,"gateway_start_time":10}` + "\n"
+	require.NoError(t, os.WriteFile(oldPath, []byte(old), 0o644))
+	l, ok := ReadOldLedger(oldPath)
+	require.True(t, ok)
+	assert.Equal(t, Proc{9, 10}, l.Gateway)
+	did, err := MigrateLedger(oldPath, newPath)
+	require.NoError(t, err)
+	assert.Contains(t, did, "moved")
+	assert.NoFileExists(t, oldPath)
+	data, err := os.ReadFile(newPath)
+	require.NoError(t, err)
+	assert.Equal(t, old, string(data))
+
+	require.NoError(t, os.WriteFile(oldPath, []byte(old), 0o644))
+	did, err = MigrateLedger(oldPath, newPath)
+	require.NoError(t, err)
+	assert.Contains(t, did, "removed")
+	assert.NoFileExists(t, oldPath)
+
+	gw := `{"phase":"running","pid":42,"start_time":1764104400.5,"started_at":"2026-11-25T21:00:00+00:00"}`
+	require.NoError(t, os.WriteFile(oldPath, []byte(gw), 0o644))
+	did, err = MigrateLedger(oldPath, newPath)
+	require.NoError(t, err)
+	assert.Empty(t, did, "the gateway's own ledger is left alone")
+	assert.FileExists(t, oldPath)
+	_, ok = ReadOldLedger(oldPath)
+	assert.False(t, ok)
 }
 
 func TestHistoryBounded(t *testing.T) {

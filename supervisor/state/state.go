@@ -1,7 +1,6 @@
 package state
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,8 +33,12 @@ type File struct {
 	// Unreadable is true when a file exists but cannot be used.
 	Unreadable bool
 
-	GatewayState string    // as found on the volume; "" when absent
-	DesiredState string    // "" when absent (legacy files)
+	// GatewayState and DesiredState are the values as found, raw: a
+	// string exactly as written (never trimmed; "" is a value), or the
+	// JSON text of a value that is not a string (a number, a list ...).
+	// "" when the key is absent or null (see GatewaySet, DesiredSet).
+	GatewayState string
+	DesiredState string
 	Timestamp    time.Time // zero when absent or unparsable
 	UpdatedAt    time.Time
 	ExitCode     *int
@@ -43,27 +46,51 @@ type File struct {
 	Policy       string
 	Trigger      string
 
-	// raw holds every key of the file as read, so that a rewrite keeps
-	// keys this package does not know.
+	gatewaySet, desiredSet   bool // the key is present and not null
+	gatewayJSON, desiredJSON bool // its value is not a JSON string: the field holds its JSON text
+
+	// raw holds every key of the file as read, each value exactly as
+	// written (NaN and Infinity included), so that a rewrite keeps keys
+	// this package does not know.
 	raw map[string]json.RawMessage
 }
 
+// GatewaySet reports whether gateway_state is present and not null.
+func (f *File) GatewaySet() bool { return f.gatewaySet }
+
+// DesiredSet reports whether desired_state is present and not null: a
+// present desired_state decides the next boot, whatever its value
+// ("" included), as upstream's reconciler reads it.
+func (f *File) DesiredSet() bool { return f.desiredSet }
+
 // Gateway maps gateway_state to the ABI's State: StateUnreadable for an
-// unreadable file, StateNone when there is none, StateOther for a value the
-// ABI does not name.
+// unreadable file, StateNone when it is absent or null, StateOther for any
+// value the ABI does not name (a string it does not know exactly, "" and
+// " running" included, or a value that is not a string).
 func (f *File) Gateway() hostabi.State {
 	if f.Unreadable {
 		return hostabi.StateUnreadable
 	}
-	return hostabi.ParseVolumeState(f.GatewayState)
+	return volumeState(f.gatewaySet, f.gatewayJSON, f.GatewayState)
 }
 
-// Desired maps desired_state to the ABI's State (StateNone when absent).
+// Desired maps desired_state to the ABI's State as Gateway does
+// (StateNone when absent or null: a legacy file).
 func (f *File) Desired() hostabi.State {
 	if f.Unreadable {
 		return hostabi.StateNone
 	}
-	return hostabi.ParseVolumeState(f.DesiredState)
+	return volumeState(f.desiredSet, f.desiredJSON, f.DesiredState)
+}
+
+func volumeState(set, notString bool, v string) hostabi.State {
+	switch {
+	case !set:
+		return hostabi.StateNone
+	case notString || v == "":
+		return hostabi.StateOther
+	}
+	return hostabi.ParseVolumeState(v)
 }
 
 // Since is when the state was last written: updated_at, else timestamp.
@@ -74,7 +101,8 @@ func (f *File) Since() time.Time {
 	return f.Timestamp
 }
 
-// Extra returns the keys of the file this package does not know, as raw JSON.
+// Extra returns the keys of the file this package does not know, as raw
+// JSON as written (Python's NaN and Infinity included).
 func (f *File) Extra() map[string]json.RawMessage {
 	out := map[string]json.RawMessage{}
 	for k, v := range f.raw {
@@ -107,36 +135,30 @@ func Read(path string) (File, error) {
 	return f, nil
 }
 
-// Parse decodes the content of a state file. It tolerates a UTF-8 byte-order
-// mark, surrounding white space, unknown keys, a missing desired_state, a
-// timestamp written as a number (seconds or milliseconds) or a string
-// (RFC 3339 or a number), and null for any known key. It fails when the
-// content is not a JSON object or a state key holds something other than a
-// string.
+// Parse decodes the content of a state file as the gateway's Python
+// reads it, and a little more tolerantly. It accepts what Python's json
+// accepts (NaN, Infinity and -Infinity literals, duplicate keys: the last
+// wins, surrounding white space), plus a UTF-8 byte-order mark; unknown
+// keys; a missing desired_state; a timestamp written as a number (seconds
+// or milliseconds) or a string (RFC 3339 or a number); null for any known
+// key (the same as absent). gateway_state and desired_state are kept raw
+// (see File). It fails when the content is not UTF-8 or not one JSON
+// object.
 func Parse(data []byte) (File, error) {
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return File{}, fmt.Errorf("not a JSON object: %w", err)
-	}
-	if raw == nil {
-		return File{}, errors.New("not a JSON object: null")
+	raw, decoded, err := parseObject(data)
+	if err != nil {
+		return File{}, err
 	}
 	f := File{Present: true, raw: raw}
-	var err error
-	if f.GatewayState, err = stringKey(raw, KeyGatewayState); err != nil {
-		return File{}, err
-	}
-	if f.DesiredState, err = stringKey(raw, KeyDesiredState); err != nil {
-		return File{}, err
-	}
+	f.GatewayState, f.gatewaySet, f.gatewayJSON = rawValue(decoded[KeyGatewayState], raw[KeyGatewayState])
+	f.DesiredState, f.desiredSet, f.desiredJSON = rawValue(decoded[KeyDesiredState], raw[KeyDesiredState])
 	// The rest is informative: a bad value is ignored, never fatal.
-	f.Timestamp = timeKey(raw, KeyTimestamp)
-	f.UpdatedAt = timeKey(raw, KeyUpdatedAt)
-	f.Reason, _ = stringKey(raw, KeyReason)
-	f.Policy, _ = stringKey(raw, KeyPolicy)
-	f.Trigger, _ = stringKey(raw, KeyTrigger)
-	if v, ok := raw[KeyExitCode]; ok {
+	f.Timestamp = timeKey(decoded, KeyTimestamp)
+	f.UpdatedAt = timeKey(decoded, KeyUpdatedAt)
+	f.Reason = stringKey(decoded, KeyReason)
+	f.Policy = stringKey(decoded, KeyPolicy)
+	f.Trigger = stringKey(decoded, KeyTrigger)
+	if v, ok := decoded[KeyExitCode]; ok {
 		var n int
 		if json.Unmarshal(v, &n) == nil {
 			f.ExitCode = &n
@@ -145,16 +167,26 @@ func Parse(data []byte) (File, error) {
 	return f, nil
 }
 
-func stringKey(raw map[string]json.RawMessage, key string) (string, error) {
-	v, ok := raw[key]
-	if !ok || string(v) == "null" {
-		return "", nil
+// rawValue reads a state key's value, decoded v and as written w (nil:
+// absent): its string, or its JSON text as written (NaN stays NaN) when it
+// is not a string; set is false for absent or null.
+func rawValue(v, w json.RawMessage) (s string, set, notString bool) {
+	if v == nil || string(v) == "null" {
+		return "", false, false
 	}
+	if json.Unmarshal(v, &s) == nil {
+		return s, true, false
+	}
+	return string(w), true, true
+}
+
+// stringKey is the string value of key, "" when it is absent or not a string.
+func stringKey(raw map[string]json.RawMessage, key string) string {
 	var s string
-	if err := json.Unmarshal(v, &s); err != nil {
-		return "", fmt.Errorf("%s is %s, not a string", key, abbrev(v))
+	if v, ok := raw[key]; ok {
+		_ = json.Unmarshal(v, &s)
 	}
-	return strings.TrimSpace(s), nil
+	return s
 }
 
 func abbrev(v []byte) string {
@@ -206,40 +238,62 @@ func fromUnix(n float64) time.Time {
 	return time.Unix(int64(sec), int64(frac*1e9)).UTC()
 }
 
-// Marshal encodes f: the keys as read, with the known ones replaced by f's
-// fields (a zero field removes its key, except gateway_state and
-// desired_state which are kept when already present and set).
+// Marshal encodes f: the keys as read, each unknown one exactly as
+// written (a Python NaN stays NaN), with the known ones replaced by f's
+// fields (a zero field removes its key; gateway_state and desired_state
+// are written as found, raw, until a change sets them). It never writes a
+// byte-order mark.
 func (f *File) Marshal() ([]byte, error) {
-	out := make(map[string]any, len(f.raw)+8)
+	out := make(map[string]json.RawMessage, len(f.raw)+8)
 	for k, v := range f.raw {
 		if !known[k] {
 			out[k] = v
 		}
 	}
-	setString := func(k, v string) {
-		if v != "" {
-			out[k] = v
+	enc := func(k string, v any) error {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("state: encode %s: %w", k, err)
 		}
+		out[k] = b
+		return nil
 	}
-	setString(KeyGatewayState, f.GatewayState)
-	setString(KeyDesiredState, f.DesiredState)
-	setString(KeyReason, f.Reason)
-	setString(KeyPolicy, f.Policy)
-	setString(KeyTrigger, f.Trigger)
+	setState := func(k, v string, set, notString bool) error {
+		switch {
+		case !set:
+			return nil
+		case notString:
+			out[k] = json.RawMessage(v)
+			return nil
+		}
+		return enc(k, v)
+	}
+	setString := func(k, v string) error {
+		if v == "" {
+			return nil
+		}
+		return enc(k, v)
+	}
+	errs := []error{
+		setState(KeyGatewayState, f.GatewayState, f.gatewaySet, f.gatewayJSON),
+		setState(KeyDesiredState, f.DesiredState, f.desiredSet, f.desiredJSON),
+		setString(KeyReason, f.Reason),
+		setString(KeyPolicy, f.Policy),
+		setString(KeyTrigger, f.Trigger),
+	}
 	if !f.Timestamp.IsZero() {
-		out[KeyTimestamp] = json.Number(strconv.FormatFloat(float64(f.Timestamp.UnixMicro())/1e6, 'f', 6, 64))
+		out[KeyTimestamp] = json.RawMessage(strconv.FormatFloat(float64(f.Timestamp.UnixMicro())/1e6, 'f', 6, 64))
 	}
 	if !f.UpdatedAt.IsZero() {
-		out[KeyUpdatedAt] = f.UpdatedAt.UTC().Format(time.RFC3339Nano)
+		errs = append(errs, enc(KeyUpdatedAt, f.UpdatedAt.UTC().Format(time.RFC3339Nano)))
 	}
 	if f.ExitCode != nil {
-		out[KeyExitCode] = *f.ExitCode
+		errs = append(errs, enc(KeyExitCode, *f.ExitCode))
 	}
-	b, err := json.MarshalIndent(out, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("state: encode: %w", err)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
-	return append(b, '\n'), nil
+	return encodeObject(out), nil
 }
 
 // Change is what an update sets. Zero fields leave the file's value alone.
@@ -262,13 +316,13 @@ func (c Change) Apply(f *File, now time.Time) error {
 		if !c.Gateway.Persistable() {
 			return fmt.Errorf("state: gateway_state %s cannot be persisted", c.Gateway)
 		}
-		f.GatewayState = c.Gateway.String()
+		f.GatewayState, f.gatewaySet, f.gatewayJSON = c.Gateway.String(), true, false
 	}
 	if c.Desired != hostabi.StateNone {
 		if c.Desired != hostabi.StateRunning && c.Desired != hostabi.StateStopped {
 			return fmt.Errorf("state: desired_state %s is not running or stopped", c.Desired)
 		}
-		f.DesiredState = c.Desired.String()
+		f.DesiredState, f.desiredSet, f.desiredJSON = c.Desired.String(), true, false
 	}
 	if c.Undecided {
 		f.Policy, f.ExitCode = "", nil

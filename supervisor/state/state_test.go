@@ -40,13 +40,35 @@ func TestReadTolerant(t *testing.T) {
 		{"unknown state value", []byte(`{"gateway_state":"hibernating"}`), hostabi.StateOther, hostabi.StateNone, time.Time{}, false},
 		{"null state", []byte(`{"gateway_state":null}`), hostabi.StateNone, hostabi.StateNone, time.Time{}, false},
 		{"empty object", []byte(`{}`), hostabi.StateNone, hostabi.StateNone, time.Time{}, false},
-		{"whitespace around", []byte("\n  {\"gateway_state\":\" running \"}\n\n"), hostabi.StateRunning, hostabi.StateNone, time.Time{}, false},
+		{"whitespace around the object", []byte("\n  {\"gateway_state\":\"running\"}\n\n"), hostabi.StateRunning, hostabi.StateNone, time.Time{}, false},
+		// Values are raw, as upstream reads them: only the exact names count.
+		{"whitespace in a value", []byte(`{"gateway_state":" running "}`), hostabi.StateOther, hostabi.StateNone, time.Time{}, false},
+		{"newline in a value", []byte(`{"desired_state":"running\n","gateway_state":"running"}`), hostabi.StateRunning, hostabi.StateOther, time.Time{}, false},
+		{"empty desired is present", []byte(`{"desired_state":"","gateway_state":"running"}`), hostabi.StateRunning, hostabi.StateOther, time.Time{}, false},
+		{"null desired is absent", []byte(`{"desired_state":null,"gateway_state":"running"}`), hostabi.StateRunning, hostabi.StateNone, time.Time{}, false},
+		{"desired draining stays draining", []byte(`{"desired_state":"draining"}`), hostabi.StateNone, hostabi.StateDraining, time.Time{}, false},
+		{"state is a number", []byte(`{"gateway_state":3}`), hostabi.StateOther, hostabi.StateNone, time.Time{}, false},
+		{"desired is a list", []byte(`{"desired_state":["running"]}`), hostabi.StateNone, hostabi.StateOther, time.Time{}, false},
+		{"desired is NaN", []byte(`{"desired_state":NaN}`), hostabi.StateNone, hostabi.StateOther, time.Time{}, false},
+		// Python's json dialect.
+		{"NaN timestamp", []byte(`{"gateway_state":"running","timestamp":NaN}`), hostabi.StateRunning, hostabi.StateNone, time.Time{}, false},
+		{"Infinity under another key", []byte(`{"x":[Infinity,-Infinity],"gateway_state":"stopped"}`), hostabi.StateStopped, hostabi.StateNone, time.Time{}, false},
+		{"NaN inside a string is text", []byte(`{"gateway_state":"NaN"}`), hostabi.StateOther, hostabi.StateNone, time.Time{}, false},
+		{"duplicate key: the last wins", []byte(`{"gateway_state":"stopped","gateway_state":"running"}`), hostabi.StateRunning, hostabi.StateNone, time.Time{}, false},
+		{"huge number", []byte(`{"gateway_state":"running","timestamp":1e400}`), hostabi.StateRunning, hostabi.StateNone, time.Time{}, false},
+		{"NaN as a key's name is no literal", []byte(`{NaN:1}`), hostabi.StateUnreadable, hostabi.StateNone, time.Time{}, true},
+		{"bare NaN", []byte(`NaN`), hostabi.StateUnreadable, hostabi.StateNone, time.Time{}, true},
+		{"not utf-8", []byte("{\"gateway_state\":\"running\",\"x\":\"\xe9\"}"), hostabi.StateUnreadable, hostabi.StateNone, time.Time{}, true},
+		{"utf-16", []byte("\xff\xfe{\x00}\x00"), hostabi.StateUnreadable, hostabi.StateNone, time.Time{}, true},
+		{"two objects", []byte(`{"gateway_state":"running"}{}`), hostabi.StateUnreadable, hostabi.StateNone, time.Time{}, true},
+		{"nested 990 deep", []byte(`{"gateway_state":"running","x":` + strings.Repeat("[", 989) + strings.Repeat("]", 989) + `}`), hostabi.StateRunning, hostabi.StateNone, time.Time{}, false},
+		{"nested 1000 deep (Python gives up)", []byte(`{"gateway_state":"running","x":` + strings.Repeat("[", 999) + strings.Repeat("]", 999) + `}`), hostabi.StateUnreadable, hostabi.StateNone, time.Time{}, true},
+		{"trailing comma", []byte(`{"gateway_state":"running",}`), hostabi.StateUnreadable, hostabi.StateNone, time.Time{}, true},
 		{"not json", []byte(`gateway_state=running`), hostabi.StateUnreadable, hostabi.StateNone, time.Time{}, true},
 		{"truncated", []byte(`{"gateway_state":"runn`), hostabi.StateUnreadable, hostabi.StateNone, time.Time{}, true},
 		{"empty file", []byte(``), hostabi.StateUnreadable, hostabi.StateNone, time.Time{}, true},
 		{"json array", []byte(`["running"]`), hostabi.StateUnreadable, hostabi.StateNone, time.Time{}, true},
 		{"json null", []byte(`null`), hostabi.StateUnreadable, hostabi.StateNone, time.Time{}, true},
-		{"state is a number", []byte(`{"gateway_state":3}`), hostabi.StateUnreadable, hostabi.StateNone, time.Time{}, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -142,6 +164,45 @@ func TestUpdateKeepsUnknownKeys(t *testing.T) {
 	assert.True(t, t0.Equal(f.Since()))
 	assert.Equal(t, "default@12345678", f.Policy)
 	assert.Contains(t, f.Extra(), "platforms")
+}
+
+// TestUpdateKeepsTheGatewaysKeys: the gateway's own keys, Python's NaN
+// and raw state values survive an update that does not set them, and
+// nothing writes a byte-order mark.
+func TestUpdateKeepsTheGatewaysKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gateway_state.json")
+	gw := "\xef\xbb\xbf" + `{"pid": 4242, "kind": "hermes-gateway", "argv": ["hermes", "gateway", "run", "--replace"], "start_time": 12345,
+  "gateway_state": "running", "desired_state": "", "platforms": {}, "x_nan": NaN, "x_inf": [Infinity, -Infinity],
+  "updated_at": "2026-12-02T16:44:24.179645+00:00", "active_agents": 0}`
+	require.NoError(t, os.WriteFile(path, []byte(gw), 0o644))
+	f, err := Read(path)
+	require.NoError(t, err)
+	assert.Equal(t, hostabi.StateOther, f.Desired(), `desired "" is present`)
+	nan, err := Parse([]byte(`{"desired_state": NaN}`))
+	require.NoError(t, err)
+	assert.Equal(t, "NaN", nan.DesiredState, "a value that is not a string is kept as written")
+
+	_, err = Set(path, Change{Reason: "gateway ready"}, t0)
+	require.NoError(t, err)
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.False(t, strings.HasPrefix(string(data), "\xef\xbb\xbf"), "no byte-order mark")
+	for _, want := range []string{`"x_nan": NaN`, `"x_inf": [Infinity, -Infinity]`, `"desired_state": ""`, `"pid": 4242`,
+		`"kind": "hermes-gateway"`, `"argv": ["hermes","gateway","run","--replace"]`, `"start_time": 12345`, `"gateway_state": "running"`} {
+		assert.Contains(t, string(data), want)
+	}
+	f, err = Read(path)
+	require.NoError(t, err)
+	assert.Equal(t, hostabi.StateOther, f.Desired(), `desired "" is still present`)
+	assert.Equal(t, "gateway ready", f.Reason)
+
+	_, err = Set(path, Change{Gateway: hostabi.StateStopped, Desired: hostabi.StateStopped}, t0)
+	require.NoError(t, err)
+	f, err = Read(path)
+	require.NoError(t, err)
+	assert.Equal(t, hostabi.StateStopped, f.Desired())
+	assert.Equal(t, hostabi.StateStopped, f.Gateway())
+	assert.Equal(t, "stopped", f.DesiredState)
 }
 
 func TestUpdateRefuses(t *testing.T) {

@@ -2,11 +2,9 @@ package state
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,12 +12,15 @@ import (
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
 )
 
-// Sweep removes a profile's runtime files at container boot: gateway.pid
-// and processes.json (a pid from before the restart names another process
-// now), temporary files left by a writer killed mid-write, and the planned-stop marker unless it is well-formed, within its
-// TTL and still names a live process with the recorded start time. It
-// returns the paths it removed; errors name the file and do not stop the
-// sweep of the others.
+// Sweep removes a profile's runtime files at container boot, as upstream's
+// reconciler does: gateway.pid and processes.json, the gateway's (a pid
+// from before the restart names another process now; the supervisor never
+// writes either). It also removes temporary files left by a writer killed
+// mid-write, and the planned-stop marker unless it is well-formed, within
+// its TTL and still names a live process with the recorded start time.
+// gateway.lock is left: the gateway takes its flock, and a boot must not
+// race a gateway for it. It returns the paths it removed; errors name the
+// file and do not stop the sweep of the others.
 func Sweep(p profile.Paths, now time.Time, ttl time.Duration) ([]string, error) {
 	var removed []string
 	var errs []error
@@ -76,28 +77,3 @@ func Sweep(p profile.Paths, now time.Time, ttl time.Duration) ([]string, error) 
 	}
 	return removed, errors.Join(errs...)
 }
-
-// WritePid records the gateway's pid in gateway.pid (the pid in decimal and
-// a newline), atomically.
-func WritePid(path string, pid int) error {
-	return WriteAtomic(path, []byte(strconv.Itoa(pid)+"\n"), 0o644)
-}
-
-// ReadPid reads gateway.pid. A missing file is 0 and no error.
-func ReadPid(path string) (int, error) {
-	data, err := readFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(trimBOM(data))))
-	if err != nil || pid <= 0 {
-		return 0, fmt.Errorf("state: %s: %w: %q is not a pid", path, ErrUnreadable, abbrev(data))
-	}
-	return pid, nil
-}
-
-// RemovePid removes gateway.pid.
-func RemovePid(path string) error { return removeFile(path) }

@@ -511,3 +511,115 @@ func removeAllAt(dirfd int, name, path string) error {
 	}
 	return nil
 }
+
+// maxHops bounds how many absolute symlinks Exists follows (the kernel's
+// own limit for a path's symlinks is 40).
+const maxHops = 40
+
+// Exists reports whether path names something, as a shell's `test -e`
+// does, without ever leaving the volume: an entry of any type counts (a
+// regular file, a directory, a FIFO ...), and a symlink counts when it
+// resolves to something. Beneath the volume a symlink, anywhere on the
+// path, is followed only while it stays there: a relative link resolved
+// beneath the volume's directory, and an absolute one whose target lies in
+// the volume (its path starts with the volume's). A link that dangles,
+// leaves the volume or loops does not exist. Nothing is opened but with O_PATH (no read, no
+// FIFO open). Outside the volume it is os.Stat.
+//
+// The error is for a path that cannot be looked up at all (a permission
+// error); a missing one is (false, nil).
+func Exists(path string) (bool, error) {
+	r, rel, ok := beneath(path)
+	if !ok {
+		_, err := os.Stat(path)
+		if err == nil {
+			return true, nil
+		}
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
+			return false, nil
+		}
+		return false, err
+	}
+	how := unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
+	}
+	for hop := 0; ; {
+		fd, err := unix.Openat2(r.fd, rel, &how)
+		switch {
+		case err == nil:
+			unix.Close(fd)
+			return true, nil
+		case err == unix.EINTR || err == unix.EAGAIN:
+			continue
+		case err == unix.ENOENT || err == unix.ENOTDIR || err == unix.ELOOP:
+			return false, nil
+		case err == unix.EXDEV:
+			// An absolute symlink (or a link leaving the volume) on the
+			// way. Follow the last component's link by hand when it
+			// stays in the volume, and resolve again.
+			hop++
+			if hop > maxHops {
+				return false, nil
+			}
+			next, ok := r.followLink(rel)
+			if !ok {
+				return false, nil
+			}
+			rel = next
+		default:
+			return false, &os.PathError{Op: "stat", Path: path, Err: err}
+		}
+	}
+}
+
+// followLink finds, in rel, the first component (beneath r) that is a
+// symlink the kernel's resolution beneath r refused (an absolute one, or a
+// relative one that climbs out of where it is), and returns rel with that
+// component replaced by its target, relative to r, when the target lies in
+// r; ok is false when there is none or it leaves r.
+func (r root) followLink(rel string) (string, bool) {
+	parts := strings.Split(rel, "/")
+	for i := range parts {
+		dir := "."
+		if i > 0 {
+			dir = strings.Join(parts[:i], "/")
+		}
+		dfd, err := r.resolve(dir)
+		if err != nil {
+			return "", false // an earlier component cannot be resolved beneath r either
+		}
+		buf := make([]byte, unix.PathMax)
+		n, err := unix.Readlinkat(dfd, parts[i], buf)
+		unix.Close(dfd)
+		if err != nil {
+			continue // not a symlink (or missing: the retry says so)
+		}
+		if n <= 0 || n >= len(buf) {
+			return "", false
+		}
+		target, ok := r.relative(dir, string(buf[:n]))
+		if !ok {
+			return "", false
+		}
+		return filepath.Clean(filepath.Join(append([]string{target}, parts[i+1:]...)...)), true
+	}
+	return "", false
+}
+
+// relative is a symlink's target, found in directory dir (relative to r),
+// as a path relative to r; ok is false when it lies outside r.
+func (r root) relative(dir, target string) (string, bool) {
+	if !filepath.IsAbs(target) {
+		next := filepath.Clean(filepath.Join(dir, target))
+		return next, next != ".." && !strings.HasPrefix(next, "../")
+	}
+	target = filepath.Clean(target)
+	switch {
+	case target == r.path:
+		return ".", true
+	case r.path == "/":
+		return target[1:], true
+	}
+	return strings.CutPrefix(target, r.path+"/")
+}

@@ -163,3 +163,36 @@ func TestRenameAndRemove(t *testing.T) {
 	_, err = volume.Lstat(filepath.Join(home, "b"))
 	assert.True(t, errors.Is(err, os.ErrNotExist), "%v", err)
 }
+
+// Exists is `test -e` that never leaves the volume: a symlink counts when
+// it resolves to something inside it.
+func TestExistsStaysOnTheVolume(t *testing.T) {
+	t.Parallel()
+	home, outside := vol(t)
+	write(t, filepath.Join(outside, "secret"), "root's")
+	write(t, filepath.Join(home, "a", "file"), "x")
+	require.NoError(t, os.MkdirAll(filepath.Join(home, "a", "dir"), 0o755))
+	require.NoError(t, syscall.Mkfifo(filepath.Join(home, "a", "fifo"), 0o644))
+	for name, target := range map[string]string{
+		"rel":       "file",
+		"up-inside": "../a/dir",
+		"abs":       filepath.Join(home, "a", "file"),
+		"out":       filepath.Join(outside, "secret"),
+		"up-out":    "../../" + filepath.Base(outside) + "/secret",
+		"dangling":  "nothing",
+		"loop":      "loop",
+		"chain":     "abs",
+	} {
+		require.NoError(t, os.Symlink(target, filepath.Join(home, "a", name)))
+	}
+	require.NoError(t, os.Symlink(filepath.Join(home, "a"), filepath.Join(home, "alink")))
+	for path, want := range map[string]bool{
+		"a/file": true, "a/dir": true, "a/fifo": true, "a/rel": true, "a/up-inside": true, "a/abs": true, "a/chain": true,
+		"alink/file": true, "alink/abs": true, "alink/dir": true,
+		"a/out": false, "a/up-out": false, "a/dangling": false, "a/loop": false, "a/none": false, "a/file/x": false,
+	} {
+		got, err := volume.Exists(filepath.Join(home, path))
+		require.NoError(t, err, path)
+		assert.Equal(t, want, got, path)
+	}
+}

@@ -1,4 +1,4 @@
-// The AssemblyScript SDK for hermes-supervisor policies: ABI 1.0 as written
+// The AssemblyScript SDK for hermes-supervisor policies: ABI 1.1 as written
 // in hostabi/doc.go. A policy imports the types below, registers its three
 // decision functions with policy(), and re-exports the four ABI functions:
 //
@@ -15,7 +15,7 @@
 // literals and functions are static and fine).
 
 // ABI version spoken: major<<16 | minor.
-const ABI_VERSION: i32 = 0x00010000;
+const ABI_VERSION: i32 = 0x00010001;
 
 const INPUT_HEADER_SIZE: u32 = 96;
 const HISTORY_RECORD_SIZE: u32 = 32;
@@ -74,6 +74,8 @@ export class ExitRecord {
 export class Input {
   kind: u32 = 0;
   root: bool = false; // the profile is the root profile "default"
+  noStateFile: bool = false;   // boot (1.1): nothing at all is at the state file's path
+  legacyCommand: bool = false; // boot (1.1): the container runs the legacy "gateway run" command
   nowMs: i64 = 0;
   state: u32 = 0;
   desired: u32 = 0;
@@ -157,6 +159,16 @@ export function start(reason: string): Decision { return boot(Action.Start, reas
 export function down(reason: string): Decision { return boot(Action.Down, reason); }
 // Boot: no slot at all.
 export function skip(reason: string): Decision { return boot(Action.Skip, reason); }
+
+// Boot (1.1): start (or register down) and seed the profile's state file
+// with state and desired (State.None: leave that key alone) before its slot
+// is published.
+export function seed(action: u32, state: u32, desired: u32, reason: string): Decision {
+  let d = boot(action, reason);
+  d.state = state;
+  d.desired = desired;
+  return d;
+}
 
 function boot(a: u32, reason: string): Decision {
   let d = new Decision();
@@ -280,7 +292,10 @@ function decode(b: usize, len: u32): Input | null {
   let hsize = load<u32>(b, 4);
   if (size > len || size < hsize || hsize < INPUT_HEADER_SIZE) return null;
   let input = new Input();
-  input.root = (load<u32>(b, 12) & 1) != 0;
+  let flags = load<u32>(b, 12);
+  input.root = (flags & 1) != 0;
+  input.noStateFile = (flags & 2) != 0;
+  input.legacyCommand = (flags & 4) != 0;
   input.nowMs = load<i64>(b, 16);
   input.state = load<u32>(b, 24);
   input.desired = load<u32>(b, 28);

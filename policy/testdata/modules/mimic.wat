@@ -1,4 +1,4 @@
-;; mimic: the native fallback's decisions, written by hand against ABI 1.0.
+;; mimic: the native fallback's decisions, written by hand against ABI 1.1.
 ;; It stands in for the embedded default module in the host's own tests and
 ;; proves the differential harness.
 (module
@@ -34,10 +34,14 @@
   (data (i32.const 752) "startup_failed")
   (data (i32.const 768) "other")
   (data (i32.const 800) "\04\0a\08\07\08\08\07\0e\05")
+  ;; ABI 1.1: seeding at boot
+  (data (i32.const 928) "bootstrap_state")                                             ;; 15
+  (data (i32.const 2048) "first boot: bootstrap_state running seeds running")         ;; 49
+  (data (i32.const 2112) "legacy gateway run command: seeds running")                 ;; 41
 
   (global $cur (mut i32) (i32.const 0)) ;; reason write cursor
 
-  (func (export "hermes_abi_version") (result i32) (i32.const 0x00010000))
+  (func (export "hermes_abi_version") (result i32) (i32.const 0x00010001))
   (func (export "hermes_metadata") (result i64) (i64.const 0x0000001000000036))
   (func (export "hermes_alloc") (param $n i32) (result i32) (i32.const 4096))
 
@@ -88,31 +92,31 @@
         (i32.store8 (global.get $cur) (i32.const 41))
         (global.set $cur (i32.add (global.get $cur) (i32.const 1))))))
 
-  ;; multiplex reports whether params hold multiplex_profiles = true.
-  (func $multiplex (param $rec i32) (result i32)
-    (local $p i32) (local $end i32) (local $kl i32) (local $t i32) (local $v i32) (local $i i32) (local $eq i32)
+  ;; param returns the address of the value of the parameter named by the
+  ;; kl bytes at key when it has type t, else 0.
+  (func $param (param $rec i32) (param $key i32) (param $kl i32) (param $want i32) (result i32)
+    (local $p i32) (local $end i32) (local $n i32) (local $t i32) (local $v i32) (local $i i32) (local $eq i32)
     (local.set $p (i32.add (local.get $rec) (i32.load offset=84 (local.get $rec))))
     (local.set $end (i32.add (local.get $p) (i32.load offset=88 (local.get $rec))))
     (block $out
       (loop $l
         (br_if $out (i32.ge_u (local.get $p) (local.get $end)))
-        (local.set $kl (i32.load16_u (local.get $p)))
-        (local.set $t (i32.load8_u (i32.add (local.get $p) (i32.add (i32.const 2) (local.get $kl)))))
-        (local.set $v (i32.add (local.get $p) (i32.add (i32.const 3) (local.get $kl))))
-        ;; key == "multiplex_profiles" && bool && true ?
-        (if (i32.and (i32.eq (local.get $kl) (i32.const 18)) (i32.eq (local.get $t) (i32.const 1)))
+        (local.set $n (i32.load16_u (local.get $p)))
+        (local.set $t (i32.load8_u (i32.add (local.get $p) (i32.add (i32.const 2) (local.get $n)))))
+        (local.set $v (i32.add (local.get $p) (i32.add (i32.const 3) (local.get $n))))
+        (if (i32.and (i32.eq (local.get $n) (local.get $kl)) (i32.eq (local.get $t) (local.get $want)))
           (then
             (local.set $eq (i32.const 1))
             (local.set $i (i32.const 0))
             (block $cmp
               (loop $c
-                (br_if $cmp (i32.ge_u (local.get $i) (i32.const 18)))
+                (br_if $cmp (i32.ge_u (local.get $i) (local.get $kl)))
                 (if (i32.ne (i32.load8_u (i32.add (i32.add (local.get $p) (i32.const 2)) (local.get $i)))
-                            (i32.load8_u (i32.add (i32.const 584) (local.get $i))))
+                            (i32.load8_u (i32.add (local.get $key) (local.get $i))))
                   (then (local.set $eq (i32.const 0))))
                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
                 (br $c)))
-            (if (local.get $eq) (then (return (i32.eq (i32.load8_u (local.get $v)) (i32.const 1)))))))
+            (if (local.get $eq) (then (return (local.get $v))))))
         (local.set $p
           (if (result i32) (i32.eq (local.get $t) (i32.const 1))
             (then (i32.add (local.get $v) (i32.const 1)))
@@ -121,6 +125,30 @@
               (else (i32.add (local.get $v) (i32.const 8)))))))
         (br $l)))
     (i32.const 0))
+
+  ;; multiplex reports whether params hold multiplex_profiles = true.
+  (func $multiplex (param $rec i32) (result i32)
+    (local $v i32)
+    (local.set $v (call $param (local.get $rec) (i32.const 584) (i32.const 18) (i32.const 1)))
+    (if (result i32) (local.get $v)
+      (then (i32.eq (i32.load8_u (local.get $v)) (i32.const 1)))
+      (else (i32.const 0))))
+
+  ;; bootstrap reports whether params hold bootstrap_state = "running".
+  (func $bootstrap (param $rec i32) (result i32)
+    (local $v i32) (local $i i32)
+    (local.set $v (call $param (local.get $rec) (i32.const 928) (i32.const 15) (i32.const 4)))
+    (if (i32.eqz (local.get $v)) (then (return (i32.const 0))))
+    (if (i32.ne (i32.load (local.get $v)) (i32.const 7)) (then (return (i32.const 0))))
+    (block $done
+      (loop $c
+        (br_if $done (i32.ge_u (local.get $i) (i32.const 7)))
+        (if (i32.ne (i32.load8_u (i32.add (i32.add (local.get $v) (i32.const 4)) (local.get $i)))
+                    (i32.load8_u (i32.add (i32.const 688) (local.get $i))))
+          (then (return (i32.const 0))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $c)))
+    (i32.const 1))
 
   ;; answer writes the header at 1024 (reason already at 1056..cur).
   (func $answer (param $action i32) (param $state i32) (param $desired i32) (param $code i32) (result i64)
@@ -141,6 +169,18 @@
     ;; boot
     (if (i32.eq (local.get $kind) (i32.const 1))
       (then
+        ;; the root profile with no state file: first boot, then the legacy command
+        (local.set $t (i32.load offset=12 (local.get $rec)))
+        (if (i32.eq (i32.and (local.get $t) (i32.const 3)) (i32.const 3))
+          (then
+            (if (call $bootstrap (local.get $rec))
+              (then
+                (call $emit (i32.const 2048) (i32.const 49))
+                (return (call $answer (i32.const 1) (i32.const 3) (i32.const 0) (i32.const 0)))))
+            (if (i32.and (local.get $t) (i32.const 4))
+              (then
+                (call $emit (i32.const 2112) (i32.const 41))
+                (return (call $answer (i32.const 1) (i32.const 3) (i32.const 3) (i32.const 0)))))))
         (if (i32.and (i32.eqz (i32.and (i32.load offset=12 (local.get $rec)) (i32.const 1)))
                      (call $multiplex (local.get $rec)))
           (then
@@ -157,8 +197,15 @@
           (then (global.set $cur (i32.const 1056)) (call $emit (i32.const 320) (i32.const 8))))
         (if (i32.eq (local.get $intent) (i32.const 1))
           (then (global.set $cur (i32.const 1056)) (call $emit (i32.const 336) (i32.const 16))))
-        (if (i32.and (i32.ge_u (local.get $intent) (i32.const 3)) (i32.le_u (local.get $intent) (i32.const 5)))
-          (then (return (call $answer (i32.const 1) (i32.const 0) (i32.const 0) (i32.const 0)))))
+        ;; a recorded desired_state starts only when running; gateway_state
+        ;; also when draining or degraded
+        (if (i32.load offset=28 (local.get $rec))
+          (then
+            (if (i32.eq (local.get $intent) (i32.const 3))
+              (then (return (call $answer (i32.const 1) (i32.const 0) (i32.const 0) (i32.const 0))))))
+          (else
+            (if (i32.and (i32.ge_u (local.get $intent) (i32.const 3)) (i32.le_u (local.get $intent) (i32.const 5)))
+              (then (return (call $answer (i32.const 1) (i32.const 0) (i32.const 0) (i32.const 0)))))))
         (return (call $answer (i32.const 2) (i32.const 0) (i32.const 0) (i32.const 0)))))
     ;; shutdown
     (if (i32.eq (local.get $kind) (i32.const 2))
