@@ -251,7 +251,7 @@ func TestProfileListOutput(t *testing.T) {
 func TestBootOutput(t *testing.T) {
 	rep := boot.Report{
 		Outcomes: []boot.Outcome{
-			{Profile: "default", PriorState: hostabi.StateRunning, PriorExit: hostabi.PriorExitClean, Action: boot.ActionStarted, Policy: "default@3f2a9c1b", Reason: "desired running"},
+			{Profile: "default", PriorState: "running", PriorExit: hostabi.PriorExitClean, Action: boot.ActionStarted, Policy: "default@3f2a9c1b", Reason: "desired running"},
 			{Profile: "broken", Action: boot.ActionSkipped, Err: errors.New("config: bad"), Reason: "config: bad"},
 		},
 		Lines: []byte("line 1\nline 2\n"),

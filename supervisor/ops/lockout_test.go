@@ -137,7 +137,7 @@ func TestReset(t *testing.T) {
 	_, err = state.Set(p.State, state.Change{Gateway: hostabi.StateStopped, Desired: hostabi.StateRunning, Reason: "crash loop: 5 crashes within 10m0s: stop",
 		Policy: "crashloop@9d1e0c4a", Trigger: "exited"}, o.Now())
 	require.NoError(t, err)
-	require.NoError(t, state.DeferRestart(p.Lifecycle, o.Now().Add(time.Hour)))
+	require.NoError(t, state.DeferRestart(p.Ledger, o.Now().Add(time.Hour)))
 	// s6 has seen the gateway die once.
 	require.NoError(t, o.Tools.Control(ctx, slot, s6.Restart, 10*time.Second))
 	require.Eventually(t, func() bool { n, _ := o.Tools.Deaths(ctx, slot); return n > 0 }, 10*time.Second, 20*time.Millisecond)
@@ -153,7 +153,7 @@ func TestReset(t *testing.T) {
 	assert.Equal(t, o.Now().Add(time.Hour), c.RestartDelay.UTC())
 	assert.Empty(t, c.Warnings)
 	assert.NoFileExists(t, p.History)
-	led, ok, err := state.ReadLedger(p.Lifecycle)
+	led, ok, err := state.ReadLedger(p.Ledger)
 	require.NoError(t, err)
 	require.True(t, ok)
 	assert.True(t, led.RestartNotBefore.IsZero())

@@ -676,7 +676,5 @@ func TestStopSurvivesADeadLogger(t *testing.T) {
 	f := e.state()
 	assert.Equal(t, "running", f.GatewayState)
 	assert.Equal(t, hostabi.TriggerSignal.String(), f.Trigger)
-	prior, err := state.PriorExit(e.p.Lifecycle)
-	require.NoError(t, err)
-	assert.Equal(t, hostabi.PriorExitClean, prior, "the stop reached its clean exit path")
+	assert.Equal(t, hostabi.PriorExitClean, lifecycle.PriorExit(state.ReadFacts(e.p)), "the stop reached its clean exit path")
 }
