@@ -308,7 +308,7 @@ func TestPolicyInspectOutput(t *testing.T) {
 	io, out, _ = testStreams(false)
 	require.NoError(t, runPolicyInspect(context.Background(), &policyInspectOptions{IO: io, File: mimic, Format: formatJSON}))
 	require.NoError(t, json.Unmarshal(out.Bytes(), &v))
-	assert.Equal(t, "1.0", v.ABI)
+	assert.Equal(t, "1.1", v.ABI)
 	assert.Equal(t, "ok", v.Status)
 	assert.Equal(t, []string{}, v.Imports)
 }
