@@ -12,14 +12,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hermes-supervisor/hermes-supervisor/s6"
-	"github.com/hermes-supervisor/hermes-supervisor/supervisor/ops"
 )
 
 // initOptions are the options of "init": a boot, then s6-svscan, then, at
 // the stop, s6-overlay's stage 3.
 type initOptions struct {
 	Boot *bootOptions
-	Ops  func() (*ops.Ops, error)
 	// StopBudget bounds the stop step ($HERMES_STOP_BUDGET_MS, as the
 	// image's cont-finish.d step reads it).
 	StopBudget time.Duration
@@ -30,11 +28,12 @@ type initOptions struct {
 
 // Defaults of initOptions, s6-overlay's and the image's.
 const (
-	defaultKillGrace = 3 * time.Second // s6-overlay's S6_KILL_GRACETIME
+	defaultKillGrace  = 3 * time.Second  // s6-overlay's S6_KILL_GRACETIME
+	defaultStopBudget = 15 * time.Second // the image's HERMES_STOP_BUDGET_MS: stop_grace 10s + 5s
 )
 
 func newCmdInit(f *factory, runF func(context.Context, *initOptions) error) *cobra.Command {
-	opts := &initOptions{Boot: newBootOptions(f), Ops: f.Ops}
+	opts := &initOptions{Boot: newBootOptions(f)}
 	return &cobra.Command{
 		Use:   "init",
 		Short: "Local stand-in for s6-overlay's /init: boot, run s6-svscan, and stop the way s6-overlay's stage 3 does",
@@ -42,9 +41,10 @@ func newCmdInit(f *factory, runF func(context.Context, *initOptions) error) *cob
 On SIGTERM or SIGINT (docker stop) it does what s6-overlay's stage 3 does
 with the image's stop step (s6/overlay/cont-finish.d/50-hermes-gateways):
 
-  1. the stop step: every gateway slot down at once, through its supervisor,
-     waiting until all are down, at most $HERMES_STOP_BUDGET_MS (15000; 0
-     skips the step, as an image without it);
+  1. the stop step: s6-svscan takes every slot down at once, each gateway
+     through its supervisor, and exits once all are down and finished;
+     init waits for it at most $HERMES_STOP_BUDGET_MS (15000; 0 skips the
+     step, as an image without it);
   2. kill(-1, SIGTERM): every other process of the container;
   3. at most $S6_KILL_GRACETIME (3000) ms later, kill(-1, SIGKILL);
 
@@ -55,7 +55,7 @@ init once boot is done, without starting s6-svscan.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
-			if opts.StopBudget, err = envMillis("HERMES_STOP_BUDGET_MS", ops.DefaultStopBudget); err != nil {
+			if opts.StopBudget, err = envMillis("HERMES_STOP_BUDGET_MS", defaultStopBudget); err != nil {
 				return err
 			}
 			if opts.KillGrace, err = envMillis("S6_KILL_GRACETIME", defaultKillGrace); err != nil {
@@ -131,24 +131,41 @@ func runInit(ctx context.Context, opts *initOptions) error {
 // stage3 is s6-overlay's stage 3 with the image's stop step.
 func stage3(ctx context.Context, opts *initOptions, tools *s6.Tools, scandir string, scanner int, pid1 bool, children <-chan os.Signal) error {
 	errOut := opts.Boot.IO.ErrOut
-	o, err := opts.Ops()
+	down := false
 	if opts.StopBudget == 0 {
 		fmt.Fprintln(errOut, "init: no stop step ($HERMES_STOP_BUDGET_MS=0): kill(-1) stops the gateways")
-	} else if err == nil {
+	} else {
+		// The stop step: s6-svscan's own teardown takes every slot down
+		// at once (each s6-supervise signals its "supervisor run", which
+		// makes its decision durable, then signals its gateway) and exits
+		// when all are down and finished.
 		start := time.Now()
-		var slots []string
-		slots, err = o.StopAll(ctx, opts.StopBudget)
-		fmt.Fprintf(errOut, "init: stop step: %d gateway slots down in %s\n", len(slots), time.Since(start).Round(time.Millisecond))
-	}
-	if err != nil {
-		fmt.Fprintf(errOut, "init: stop step: %v\n", err)
+		if err := syscall.Kill(scanner, syscall.SIGTERM); err != nil {
+			_ = tools.Shutdown(ctx, scandir)
+		}
+		deadline := time.After(opts.StopBudget)
+	wait:
+		for !down {
+			select {
+			case <-children:
+				down = reap(scanner)
+			case <-time.After(10 * time.Millisecond):
+				down = reap(scanner) // not PID 1: no SIGCHLD asked for
+			case <-deadline:
+				break wait
+			}
+		}
+		if down {
+			fmt.Fprintf(errOut, "init: stop step: every slot down in %s\n", time.Since(start).Round(time.Millisecond))
+		} else {
+			fmt.Fprintf(errOut, "init: stop step: slots still up after %s\n", opts.StopBudget)
+		}
 	}
 	if !pid1 {
 		// No PID namespace: kill(-1) would reach the whole machine.
-		if err := tools.Shutdown(ctx, scandir); err != nil {
-			syscall.Kill(scanner, syscall.SIGTERM)
-		}
-		for !reap(scanner) {
+		for !down {
+			_ = syscall.Kill(scanner, syscall.SIGKILL)
+			down = reap(scanner)
 			time.Sleep(10 * time.Millisecond)
 		}
 		return nil

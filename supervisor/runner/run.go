@@ -79,10 +79,11 @@ func (o *Options) ttl() time.Duration {
 	return state.DefaultMarkerTTL
 }
 
-// facts reads what the volume remembers of the profile, logging what it
-// could not read.
+// facts reads what the volume remembers of the profile for a decision
+// during a life (the state file, the exit history), logging what it could
+// not read.
 func (o *Options) facts() state.Facts {
-	f := state.ReadFacts(o.Paths)
+	f := state.ReadLiveFacts(o.Paths)
 	for _, w := range f.Warnings {
 		o.Logger.Warn("runner: unreadable, read as nothing known", "err", w)
 	}
@@ -490,6 +491,10 @@ func (l *life) markReady() {
 		n.Close()
 		l.o.Notify = nil
 	}
+	// What a stop encodes, encoded once now: its reflection caches are
+	// then built while nothing waits.
+	state.Warm()
+	_, _ = journal.Encode(journal.Entry{Input: hostabi.Input{History: []hostabi.ExitRecord{{}}}})
 	if l.o.ReleaseImage {
 		releaseImage()
 	}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
 )
 
@@ -58,47 +60,75 @@ func (p *Prepared) Refill() {
 
 // Replace replaces the file with data: durably (fsync of the file before
 // the rename, of the directory after) or not. It returns the identity of
-// the file written, when known.
+// the file written, when known. Through a spare, everything is done
+// relative to the directory held open: no path is resolved again.
 func (p *Prepared) Replace(data []byte, durable bool) (dev, ino uint64, ok bool, err error) {
+	if p.dir == nil {
+		p.dropSpares()
+		return 0, 0, false, writeAtomic(p.path, data, 0o644, durable)
+	}
+	dirfd := int(p.dir.Fd())
+	base := filepath.Base(p.path)
 	var sp spare
 	for len(p.spares) > 0 && sp.f == nil {
 		sp, p.spares = p.spares[0], p.spares[1:]
-		if !sameFile(sp.f, sp.name) {
+		if !sameAt(sp.f, dirfd, filepath.Base(sp.name)) {
 			sp.f.Close() // removed or replaced behind our back: never written through
 			sp = spare{}
 		}
 	}
-	if sp.f == nil || p.dir == nil {
-		if sp.f != nil {
-			sp.f.Close()
-			_ = removeLazy(sp.name) // ours, but unusable without the directory
-		}
+	if sp.f == nil {
 		return 0, 0, false, writeAtomic(p.path, data, 0o644, durable)
 	}
-	if fi, err := volume.Lstat(p.path); err == nil && fi.IsDir() {
+	spBase := filepath.Base(sp.name)
+	fail := func(err error) (uint64, uint64, bool, error) {
 		sp.f.Close()
-		_ = removeLazy(sp.name)
-		return 0, 0, false, fmt.Errorf("state: write %s: %w: is a directory", p.path, ErrNotRegular)
+		_ = unix.Unlinkat(dirfd, spBase, 0)
+		return 0, 0, false, err
+	}
+	var cur unix.Stat_t
+	if unix.Fstatat(dirfd, base, &cur, unix.AT_SYMLINK_NOFOLLOW) == nil && cur.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return fail(fmt.Errorf("state: write %s: %w: is a directory", p.path, ErrNotRegular))
 	}
 	var st syscall.Stat_t
 	identified := syscall.Fstat(int(sp.f.Fd()), &st) == nil
-	var sync func() error
+	if _, err := sp.f.Write(data); err != nil {
+		return fail(fmt.Errorf("state: write %s: %w", p.path, err))
+	}
 	if durable {
-		sync = func() error {
-			if err := p.dir.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
-				return fmt.Errorf("state: sync %s: %w", filepath.Dir(p.path), err)
-			}
-			return nil
+		if err := sp.f.Sync(); err != nil {
+			return fail(fmt.Errorf("state: write %s: %w", p.path, err))
 		}
 	}
-	if err := commitTemp(sp.f, sp.name, p.path, data, sync); err != nil {
-		return 0, 0, false, err
+	if err := sp.f.Close(); err != nil {
+		_ = unix.Unlinkat(dirfd, spBase, 0)
+		return 0, 0, false, fmt.Errorf("state: write %s: %w", p.path, err)
+	}
+	if err := unix.Renameat(dirfd, spBase, dirfd, base); err != nil {
+		_ = unix.Unlinkat(dirfd, spBase, 0)
+		return 0, 0, false, fmt.Errorf("state: write %s: %w", p.path, err)
+	}
+	if durable {
+		if err := p.dir.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
+			return 0, 0, false, fmt.Errorf("state: sync %s: %w", filepath.Dir(p.path), err)
+		}
 	}
 	return uint64(st.Dev), st.Ino, identified, nil
 }
 
-// Close releases what p holds and removes its unused spares.
-func (p *Prepared) Close() {
+// sameAt reports whether the open file f is still the entry name of the
+// directory dirfd (the entry itself, never a symlink's target).
+func sameAt(f *os.File, dirfd int, name string) bool {
+	var a syscall.Stat_t
+	var b unix.Stat_t
+	if syscall.Fstat(int(f.Fd()), &a) != nil || unix.Fstatat(dirfd, name, &b, unix.AT_SYMLINK_NOFOLLOW) != nil {
+		return false
+	}
+	return a.Dev == b.Dev && a.Ino == b.Ino
+}
+
+// dropSpares closes the spares and removes those still ours.
+func (p *Prepared) dropSpares() {
 	for _, sp := range p.spares {
 		if sameFile(sp.f, sp.name) {
 			_ = removeLazy(sp.name)
@@ -106,6 +136,11 @@ func (p *Prepared) Close() {
 		sp.f.Close()
 	}
 	p.spares = nil
+}
+
+// Close releases what p holds and removes its unused spares.
+func (p *Prepared) Close() {
+	p.dropSpares()
 	if p.dir != nil {
 		p.dir.Close()
 		p.dir = nil

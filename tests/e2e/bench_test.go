@@ -69,11 +69,11 @@ func stopStep(console string) (time.Duration, bool) {
 	if err != nil {
 		return 0, false
 	}
-	i := strings.LastIndex(string(b), "gateway slots down in ")
+	i := strings.LastIndex(string(b), "every slot down in ")
 	if i < 0 {
 		return 0, false
 	}
-	f := strings.Fields(string(b[i+len("gateway slots down in "):]))
+	f := strings.Fields(string(b[i+len("every slot down in "):]))
 	if len(f) == 0 {
 		return 0, false
 	}
@@ -81,10 +81,29 @@ func stopStep(console string) (time.Duration, bool) {
 	return d, err == nil
 }
 
+// BenchmarkContainerStop20Forwarders is the floor of the design: the same
+// container stop with 20 minimal Go wrappers (tests/e2e/forwarder: start
+// the stand-in gateway, forward SIGTERM, wait) in place of "supervisor
+// run", under a bare s6-svscan: one Go process per gateway, deciding and
+// recording nothing.
+func BenchmarkContainerStop20Forwarders(b *testing.B) {
+	fwd, err := container.BuildProgram("./tests/e2e/forwarder", "forwarder")
+	require.NoError(b, err)
+	benchBareStop(b, func(c *container.Container) string {
+		return "#!/bin/sh\nexec " + fwd + " " + c.Bin.Standin + " --\n"
+	})
+}
+
 // BenchmarkContainerStop20Floor is the reference for
 // BenchmarkContainerStop20: a bare s6-svscan as PID 1 with 20 services
 // that exit at once on SIGTERM (sleep), no supervisor, no state.
 func BenchmarkContainerStop20Floor(b *testing.B) {
+	benchBareStop(b, func(*container.Container) string { return "#!/bin/sh\nexec sleep 3600\n" })
+}
+
+// benchBareStop times the stop of a bare s6-svscan as PID 1 with 20
+// services whose run script is run(c).
+func benchBareStop(b *testing.B, run func(*container.Container) string) {
 	const n = 20
 	var total time.Duration
 	for i := 0; i < b.N; i++ {
@@ -99,7 +118,7 @@ func BenchmarkContainerStop20Floor(b *testing.B) {
 			tmp := c.Path(filepath.Join(c.Scandir, ".gateway-"+name))
 			require.NoError(b, os.MkdirAll(tmp, 0o755))
 			require.NoError(b, os.WriteFile(filepath.Join(tmp, "type"), []byte("longrun\n"), 0o644))
-			require.NoError(b, os.WriteFile(filepath.Join(tmp, "run"), []byte("#!/bin/sh\nexec sleep 3600\n"), 0o755))
+			require.NoError(b, os.WriteFile(filepath.Join(tmp, "run"), []byte(run(c)), 0o755))
 			require.NoError(b, os.Rename(tmp, c.Slot(name)))
 		}
 		r := c.Exec("s6-svscanctl", "-a", c.Scandir)
