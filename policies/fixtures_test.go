@@ -141,6 +141,7 @@ type module struct {
 	mod    api.Module
 	alloc  api.Function
 	decide api.Function
+	meta   hostabi.Metadata
 	// the input buffer from hermes_alloc, kept for the instance's life
 	inPtr, inCap uint32
 }
@@ -161,9 +162,9 @@ func instantiate(t testing.TB, wasm []byte) *module {
 	require.NoError(t, err)
 	text, ok := mod.Memory().Read(uint32(meta[0]>>32), uint32(meta[0]))
 	require.True(t, ok)
-	_, err = hostabi.ParseMetadata(text)
+	md, err := hostabi.ParseMetadata(text)
 	require.NoError(t, err, "metadata %q", text)
-	return &module{mod: mod, alloc: mod.ExportedFunction(hostabi.ExportAlloc), decide: mod.ExportedFunction(hostabi.ExportDecide)}
+	return &module{mod: mod, alloc: mod.ExportedFunction(hostabi.ExportAlloc), decide: mod.ExportedFunction(hostabi.ExportDecide), meta: md}
 }
 
 func (m *module) call(in *hostabi.Input) (hostabi.Decision, error) {
@@ -255,6 +256,26 @@ func TestFixtures(t *testing.T) {
 	})
 	require.NoError(t, err)
 	assert.Equal(t, 4, files, "fixture files found")
+}
+
+// TestShippedModulesDeclareParams holds each shipped module to the
+// parameters it reads, as its metadata declares them.
+func TestShippedModulesDeclareParams(t *testing.T) {
+	t.Parallel()
+	crashloop := filepath.Join(t.TempDir(), "crashloop.wasm")
+	require.NoError(t, build.Build(context.Background(), "examples/crashloop", crashloop))
+	defaults := []hostabi.ParamSpec{{Key: fallback.ParamMultiplex, Type: "bool", Default: "false"}, {Key: "bootstrap_state", Type: "string", Default: ""}}
+	for path, want := range map[string][]hostabi.ParamSpec{
+		"default/default.wasm":        defaults,
+		"examples/always/always.wasm": {},
+		crashloop: append([]hostabi.ParamSpec{{Key: "window", Type: "duration", Default: "10m"}, {Key: "max_crashes", Type: "int", Default: "5"}}, defaults...),
+	} {
+		wasm, err := os.ReadFile(path)
+		require.NoError(t, err)
+		m := instantiate(t, wasm)
+		assert.True(t, m.meta.DeclaresParams, path)
+		assert.Equal(t, want, m.meta.Params, path)
+	}
 }
 
 // TestScaffoldFixturesPass checks that a new policy from Scaffold passes its

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -174,7 +175,11 @@ type inspected struct {
 	Name      string            `json:"name,omitempty"`
 	Version   string            `json:"version,omitempty"`
 	Decisions []string          `json:"decisions,omitempty"`
-	Metadata  map[string]string `json:"metadata,omitempty"`
+	// Params are the parameters the module declares: absent when it does
+	// not declare them (a module older than the params key), [] when it
+	// declares that it reads none.
+	Params   *[]hostabi.ParamSpec `json:"params,omitempty"`
+	Metadata map[string]string    `json:"metadata,omitempty"`
 	Identity  string            `json:"identity,omitempty"`
 	Exports   []string          `json:"exports"`
 	Imports   []string          `json:"imports"`
@@ -206,6 +211,13 @@ func runPolicyInspect(ctx context.Context, opts *policyInspectOptions) error {
 		for _, d := range m.Decisions {
 			v.Decisions = append(v.Decisions, d.String())
 		}
+		if m.DeclaresParams {
+			ps := slices.Clone(m.Params)
+			if ps == nil {
+				ps = []hostabi.ParamSpec{}
+			}
+			v.Params = &ps
+		}
 		v.Identity = m.Name + "@" + info.SHA256[:8]
 	}
 	if info.Problem != nil {
@@ -225,6 +237,15 @@ func runPolicyInspect(ctx context.Context, opts *policyInspectOptions) error {
 	return nil
 }
 
+// paramDefault is a declared default as a [policy.params] value would
+// be written: strings and durations quoted.
+func paramDefault(p hostabi.ParamSpec) string {
+	if p.Type == hostabi.SpecString || p.Type == hostabi.SpecDuration {
+		return strconv.Quote(p.Default)
+	}
+	return p.Default
+}
+
 func writeInspect(io *ioStreams, v inspected) error {
 	t := newTable(&ioStreams{Out: io.Out, outTTY: true}) // a report for reading: always aligned
 	t.Row("file", v.File)
@@ -239,6 +260,21 @@ func writeInspect(io *ioStreams, v inspected) error {
 		t.Row("name", v.Name)
 		t.Row("version", v.Version)
 		t.Row("decisions", strings.Join(v.Decisions, ", "))
+		switch {
+		case v.Params == nil:
+			t.Row("params", "(not declared: the module says nothing of the parameters it reads)")
+		case len(*v.Params) == 0:
+			t.Row("params", "(none: the module reads no parameter)")
+		}
+		if v.Params != nil {
+			for i, p := range *v.Params {
+				k := "params"
+				if i > 0 {
+					k = ""
+				}
+				t.Row(k, fmt.Sprintf("%s (%s, default %s)", p.Key, p.Type, paramDefault(p)))
+			}
+		}
 		for _, k := range slices.Sorted(maps.Keys(v.Metadata)) {
 			t.Row("metadata."+k, v.Metadata[k])
 		}
