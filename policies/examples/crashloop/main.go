@@ -12,6 +12,7 @@
 package main
 
 import (
+	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi/guest"
 	"github.com/hermes-supervisor/hermes-supervisor/policy/fallback"
 )
@@ -26,6 +27,6 @@ func init() {
 		Shutdown: fallback.Shutdown,
 		Exit:     exit,
 		// What it reads: its own two, and the two the default's boot reads.
-		Params: []guest.Param{window, maxCrashes, guest.Bool(fallback.ParamMultiplex, false), guest.String("bootstrap_state", "")},
+		Params: []guest.Param{window, maxCrashes, guest.Bool(fallback.ParamMultiplex, false), guest.String(hostabi.ParamBootstrapState, "")},
 	})
 }
