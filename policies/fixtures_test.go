@@ -278,25 +278,40 @@ func TestShippedModulesDeclareParams(t *testing.T) {
 	}
 }
 
-// TestScaffoldFixturesPass checks that a new policy from Scaffold passes its
-// own fixtures as written.
+// TestScaffoldFixturesPass checks that a new policy from either scaffold
+// passes its own fixtures as written.
 func TestScaffoldFixturesPass(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "mine")
-	require.NoError(t, build.Scaffold(dir))
-	out := filepath.Join(t.TempDir(), "mine.wasm")
-	require.NoError(t, build.Build(context.Background(), dir, out))
-	wasm, err := os.ReadFile(out)
+	requireCompiler(t)
+	base := t.TempDir()
+	modules, err := filepath.Abs("node_modules")
 	require.NoError(t, err)
-	m := instantiate(t, wasm)
-	f := loadFixtures(t, filepath.Join(dir, "fixtures", "policy.toml"))
-	require.Equal(t, "..", f.Policy)
-	for i, s := range f.Scenario {
-		in, err := f.input(i)
-		require.NoError(t, err, s.Name)
-		d, err := m.call(&in)
-		require.NoError(t, err, s.Name)
-		assert.Empty(t, s.Expect.mismatches(d), s.Name)
+	require.NoError(t, os.Symlink(modules, filepath.Join(base, "node_modules")))
+	for lang, scaffold := range map[string]func(string) error{
+		"go":             build.Scaffold,
+		"assemblyscript": func(dir string) error { return build.ScaffoldAssemblyScript(dir, AssemblyScriptKit) },
+	} {
+		t.Run(lang, func(t *testing.T) {
+			t.Parallel()
+			dir := filepath.Join(base, lang, "mine")
+			require.NoError(t, scaffold(dir))
+			out := filepath.Join(t.TempDir(), "mine.wasm")
+			require.NoError(t, build.Build(context.Background(), dir, out))
+			wasm, err := os.ReadFile(out)
+			require.NoError(t, err)
+			m := instantiate(t, wasm)
+			assert.Equal(t, "mine", m.meta.Name)
+			assert.Equal(t, []hostabi.ParamSpec{{Key: fallback.ParamMultiplex, Type: "bool", Default: "false"}}, m.meta.Params)
+			f := loadFixtures(t, filepath.Join(dir, "fixtures", "policy.toml"))
+			require.Equal(t, "..", f.Policy)
+			for i, s := range f.Scenario {
+				in, err := f.input(i)
+				require.NoError(t, err, s.Name)
+				d, err := m.call(&in)
+				require.NoError(t, err, s.Name)
+				assert.Empty(t, s.Expect.mismatches(d), s.Name)
+			}
+		})
 	}
 }
 

@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,11 +37,13 @@ func newCmdPolicy(f *factory) *cobra.Command {
 	return cmd
 }
 
-// builder builds a Go policy directory into a module, saying so on a
-// terminal: it takes seconds (and more with a cold Go cache).
+// builder builds a policy directory (Go or AssemblyScript) into a module,
+// saying so on a terminal: it takes seconds (and more with a cold Go cache).
 func builder(io *ioStreams) fixture.Builder {
 	return func(ctx context.Context, dir, out string) error {
-		io.Progress("building Go policy %s", dir)
+		if lang, err := build.Detect(dir); err == nil {
+			io.Progress("building %s policy %s", lang.Name(), dir)
+		}
 		return build.Build(ctx, dir, out)
 	}
 }
@@ -47,30 +52,54 @@ func builder(io *ioStreams) fixture.Builder {
 type policyTestOptions struct {
 	IO       *ioStreams
 	Build    fixture.Builder
+	Check    func(module string) error // refuses a stale module file
 	Policy   string
 	CacheDir string
 	Format   string
+	Verbose  bool
+	Run      *regexp.Regexp // only the scenarios whose name matches; nil = all
 	Paths    []string
 }
 
 func newCmdPolicyTest(f *factory, runF func(context.Context, *policyTestOptions) error) *cobra.Command {
-	opts := &policyTestOptions{IO: f.IO, Build: builder(f.IO)}
+	opts := &policyTestOptions{IO: f.IO, Build: builder(f.IO), Check: build.Fresh}
+	var run string
 	cmd := &cobra.Command{
-		Use:   "test [--policy MODULE] [--output table|json|junit] PATH...",
+		Use:   "test [--policy MODULE] [--output table|json|junit] [-v] [--run REGEX] PATH...",
 		Short: "Run fixture scenarios against a policy module",
 		Long: `Run the fixture scenarios found in PATH (fixture files, or directories searched
 for *.toml files under a directory named fixtures) against the module each file
 names, the module given with --policy, or the embedded default module.
 
-Exit status: 0 every scenario passed; 1 a scenario failed, or its module did
-not answer (an answer from the native fallback is never a pass); 2 a usage or
-load error, or no scenario found.`,
+A module is a .wasm file, a policy directory (Go or AssemblyScript, built
+for the run), or "embedded:default". A .wasm file older than a source of
+the policy in its own directory is refused: rebuild it, or test the
+directory. A decision the module does not make (a nil Go function, a null
+AssemblyScript one) or declines is made by the supervisor's built-in
+default, as in production: its answer is checked, and the report says so.
+
+The table lists failures and errors, then a summary line; -v lists every
+scenario with its outcome. --run keeps the scenarios whose name matches the
+regular expression (Go syntax, unanchored: --run 'crash|boot').
+
+Exit status: 0 every scenario passed; 1 a scenario failed, or its module
+failed to answer (the native fallback's answer in place of a failed module
+is never a pass); 2 a usage or load error, or no scenario found (or none
+matched --run).`,
 		Example: `  supervisor policy test mypolicy
+  supervisor policy test -v --run 'crash' mypolicy
   supervisor policy test --policy mypolicy.wasm incident.toml
   supervisor policy test --output junit mypolicy > report.xml`,
 		Args: minArgs("PATH"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Paths = args
+			if cmd.Flags().Changed("run") {
+				re, err := regexp.Compile(run)
+				if err != nil {
+					return usageErrorf("policy test: --run %q: not a regular expression: %s", run, regexpProblem(err))
+				}
+				opts.Run = re
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -79,8 +108,20 @@ load error, or no scenario found.`,
 	}
 	cmd.Flags().StringVar(&opts.Policy, "policy", "", `module for every fixture file: a .wasm file, a policy directory, or "embedded:default"`)
 	cmd.Flags().StringVar(&opts.CacheDir, "cache-dir", defaultTestCache(), "compilation cache (\"\" = none)")
+	cmd.Flags().BoolVarP(&opts.Verbose, "verbose", "v", false, "list every scenario with its outcome (table output)")
+	cmd.Flags().StringVar(&run, "run", "", "run only the scenarios whose name matches this regular expression")
 	addFormatFlag(cmd, &opts.Format, fixture.Formats...)
 	return cmd
+}
+
+// regexpProblem is what regexp says is wrong, without its "error parsing
+// regexp: " prefix.
+func regexpProblem(err error) string {
+	var re *syntax.Error
+	if errors.As(err, &re) {
+		return fmt.Sprintf("%s: %q", re.Code, re.Expr)
+	}
+	return err.Error()
 }
 
 // defaultTestCache is where "policy test" caches compiled modules: the
@@ -98,6 +139,8 @@ func runPolicyTest(ctx context.Context, opts *policyTestOptions) error {
 		Policy:   opts.Policy,
 		CacheDir: opts.CacheDir,
 		Build:    opts.Build,
+		Check:    opts.Check,
+		Match:    opts.Run,
 		Logger:   opts.IO.Logger(slog.LevelWarn),
 	}
 	defer r.Close(context.WithoutCancel(ctx))
@@ -112,6 +155,10 @@ func runPolicyTest(ctx context.Context, opts *policyTestOptions) error {
 			return err
 		}
 		if err := writeJSONBytes(opts.IO.Out, b.Bytes()); err != nil {
+			return err
+		}
+	} else if opts.Verbose && opts.Format == formatTable {
+		if err := fixture.WriteTableVerbose(opts.IO.Out, rep); err != nil {
 			return err
 		}
 	} else if err := fixture.Write(opts.IO.Out, opts.Format, rep); err != nil {
