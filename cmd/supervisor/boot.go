@@ -198,7 +198,11 @@ func printBoot(opts *bootOptions, rep boot.Report) error {
 	if opts.Format == formatJSON {
 		outs := make([]bootOutcome, 0, len(rep.Outcomes))
 		for _, o := range rep.Outcomes {
-			b := bootOutcome{Profile: o.Profile, PriorState: o.PriorState, PriorExit: o.PriorExit.String(),
+			prior := o.PriorState
+			if prior == "" {
+				prior = "none"
+			}
+			b := bootOutcome{Profile: o.Profile, PriorState: prior, PriorExit: o.PriorExit.String(),
 				Action: o.Action, Policy: o.Policy, Reason: o.Reason}
 			if o.Err != nil {
 				b.Error = o.Err.Error()

@@ -46,7 +46,7 @@ var allowed = map[string][]string{
 	"supervisor/journal/replay": {"hostabi", "policy", "policy/fixture", "supervisor/journal"},
 	"supervisor/engine":         {"hostabi", "policy", "supervisor/config", "supervisor/volume"},
 	"supervisor/slot":           {"s6", "supervisor/config", "supervisor/profile", "supervisor/volume"},
-	"supervisor/boot": {"hostabi", "policy", "s6", "supervisor/config", "supervisor/engine", "supervisor/journal",
+	"supervisor/boot": {"hostabi", "policy", "policy/fallback", "s6", "supervisor/config", "supervisor/engine", "supervisor/journal",
 		"supervisor/lifecycle", "supervisor/profile", "supervisor/slot", "supervisor/state", "supervisor/volume"},
 	"supervisor/runner": {"hostabi", "policy", "supervisor/config", "supervisor/engine", "supervisor/journal",
 		"supervisor/lifecycle", "supervisor/profile", "supervisor/state", "supervisor/volume"},
