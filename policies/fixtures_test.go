@@ -268,7 +268,7 @@ func TestShippedModulesDeclareParams(t *testing.T) {
 	for path, want := range map[string][]hostabi.ParamSpec{
 		"default/default.wasm":        defaults,
 		"examples/always/always.wasm": {},
-		crashloop: append([]hostabi.ParamSpec{{Key: "window", Type: "duration", Default: "10m"}, {Key: "max_crashes", Type: "int", Default: "5"}}, defaults...),
+		crashloop:                     append([]hostabi.ParamSpec{{Key: "window", Type: "duration", Default: "10m"}, {Key: "max_crashes", Type: "int", Default: "5"}}, defaults...),
 	} {
 		wasm, err := os.ReadFile(path)
 		require.NoError(t, err)

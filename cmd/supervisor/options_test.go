@@ -201,7 +201,7 @@ func TestPolicyOptions(t *testing.T) {
 		"empty run":    {args: "--run= a", want: func(t *testing.T, o *policyTestOptions) { assert.Equal(t, "", o.Run.String()) }},
 		"bad run":      {args: "--run ( a", wantErr: `policy test: --run "(": not a regular expression: missing closing ): "("`},
 		"no path":      {args: "", wantErr: "missing argument PATH"},
-		"bad format":     {args: "a -o yaml", wantErr: "want table, json or junit"},
+		"bad format":   {args: "a -o yaml", wantErr: "want table, json or junit"},
 	})
 	testOptions(t, []string{"policy"}, newCmdPolicyInspect, map[string]optionsCase[policyInspectOptions]{
 		"file json": {args: "m.wasm -o json", want: func(t *testing.T, o *policyInspectOptions) {

@@ -215,22 +215,19 @@ shown); 2 the file cannot be read.`,
 
 // inspected is policy.Info as printed.
 type inspected struct {
-	File      string            `json:"file"`
-	Size      int               `json:"size"`
-	SHA256    string            `json:"sha256"`
-	ABI       string            `json:"abi,omitempty"` // "1.0"
-	Name      string            `json:"name,omitempty"`
-	Version   string            `json:"version,omitempty"`
-	Decisions []string          `json:"decisions,omitempty"`
-	// Params are the parameters the module declares: absent when it does
-	// not declare them (a module older than the params key), [] when it
-	// declares that it reads none.
-	Params   *[]hostabi.ParamSpec `json:"params,omitempty"`
-	Metadata map[string]string    `json:"metadata,omitempty"`
-	Identity  string            `json:"identity,omitempty"`
-	Exports   []string          `json:"exports"`
-	Imports   []string          `json:"imports"`
-	Status    string            `json:"status"` // ok, or refused: why
+	File      string               `json:"file"`
+	Size      int                  `json:"size"`
+	SHA256    string               `json:"sha256"`
+	ABI       string               `json:"abi,omitempty"` // "1.1"
+	Name      string               `json:"name,omitempty"`
+	Version   string               `json:"version,omitempty"`
+	Decisions []string             `json:"decisions,omitempty"`
+	Params    *[]hostabi.ParamSpec `json:"params,omitempty"` // declared: absent when not declared (an older module), [] when none
+	Metadata  map[string]string    `json:"metadata,omitempty"`
+	Identity  string               `json:"identity,omitempty"`
+	Exports   []string             `json:"exports"`
+	Imports   []string             `json:"imports"`
+	Status    string               `json:"status"` // ok, or refused: why
 }
 
 func runPolicyInspect(ctx context.Context, opts *policyInspectOptions) error {
