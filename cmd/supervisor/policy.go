@@ -171,17 +171,26 @@ func runPolicyTest(ctx context.Context, opts *policyTestOptions) error {
 }
 
 // plainError is err without the prefixes the policy packages add for their
-// own logs, which a user reading one line does not need: "fixture: ",
-// a "build: " repeated, "policy: policy module failed: ".
+// own logs, which a user reading one line does not need: "fixture: " and
+// "policy: " where a message or a wrapped one starts (never inside a name
+// such as "mypolicy: "), a "build: " repeated, "policy module failed: ".
 func plainError(err error) string {
 	msg := err.Error()
-	for _, p := range []string{"fixture: ", "policy: "} {
-		msg = strings.ReplaceAll(msg, p, "")
+	for { // "fixture: policy: " is two prefixes, the second after the first
+		next := internalPrefix.ReplaceAllString(msg, "$1")
+		if next == msg {
+			break
+		}
+		msg = next
 	}
 	msg = strings.ReplaceAll(msg, "build: build: ", "build: ")
 	msg = strings.ReplaceAll(msg, policy.ErrModule.Error()+": ", "")
 	return msg
 }
+
+// internalPrefix is a package prefix at the start of a message or of a
+// wrapped one.
+var internalPrefix = regexp.MustCompile(`(^|: )(?:fixture|policy): `)
 
 // policyInspectOptions are the options of "policy inspect".
 type policyInspectOptions struct {
