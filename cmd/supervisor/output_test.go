@@ -635,8 +635,8 @@ func TestPolicyReadModuleOutput(t *testing.T) {
 func TestPlainErrorKeepsNames(t *testing.T) {
 	for in, want := range map[string]string{
 		"fixture: mypolicy/fixtures/policy.toml: policy mypolicy: build: build: mypolicy: compile failed": "mypolicy/fixtures/policy.toml: policy mypolicy: build: mypolicy: compile failed",
-		"fixture: policy: policy module failed: x.wasm: trap":                                            "x.wasm: trap",
-		"fixture: f.toml: policy: open mypolicy: /p/nopolicy: x":                                         "f.toml: open mypolicy: /p/nopolicy: x",
+		"fixture: policy: policy module failed: x.wasm: trap":                                             "x.wasm: trap",
+		"fixture: f.toml: policy: open mypolicy: /p/nopolicy: x":                                          "f.toml: open mypolicy: /p/nopolicy: x",
 	} {
 		assert.Equal(t, want, plainError(errors.New(in)), in)
 	}
