@@ -95,6 +95,25 @@ func (t *Tools) Wait(ctx context.Context, dir string, event byte, timeout time.D
 	return err
 }
 
+// WaitAll blocks until every slot of dirs reaches event (see Wait), at
+// most timeout, with one s6-svwait for all of them.
+func (t *Tools) WaitAll(ctx context.Context, dirs []string, event byte, timeout time.Duration) error {
+	switch event {
+	case 'u', 'U', 'd', 'D':
+	default:
+		return fmt.Errorf("s6: wait for %q: want one of u, U, d, D", event)
+	}
+	if len(dirs) == 0 {
+		return nil
+	}
+	args := []string{"-" + string(event), "-a", "-t", millis(timeout)}
+	_, err := t.run(ctx, filepath.Dir(dirs[0]), "s6-svwait", append(args, dirs...)...)
+	if errors.Is(err, ErrTimeout) {
+		return fmt.Errorf("s6: not every slot of %s reached %q within %s (s6-svwait -%c -a): %w", filepath.Dir(dirs[0]), event, timeout, event, ErrTimeout)
+	}
+	return err
+}
+
 // Rescan tells the s6-svscan on scandir to scan now (s6-svscanctl -a);
 // with prune, it also drops slots that vanished (-an).
 func (t *Tools) Rescan(ctx context.Context, scandir string, prune bool) error {

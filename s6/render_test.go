@@ -2,8 +2,10 @@ package s6
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,9 +28,23 @@ func TestRenderGolden(t *testing.T) {
 		Down:           true,
 		TimeoutKill:    15 * time.Second,
 	}
-	files, err := Render(s, "/usr/bin/s6-setuidgid", "/usr/bin/s6-log")
-	require.NoError(t, err)
+	progs := Programs{ApplyUIDGID: "/command/s6-applyuidgid", SetUIDGID: "/usr/bin/s6-setuidgid", Log: "/usr/bin/s6-log"}
 	var b strings.Builder
+	// Published by root for root's s6: ids resolved now, the verdict's
+	// fast path in finish.
+	s.Owner, s.Verdict = &Owner{UID: 10000, GID: 10000, Groups: []int{10000, 27}}, true
+	files, err := Render(s, progs)
+	require.NoError(t, err)
+	b.WriteString("### published by root\n")
+	for _, f := range files {
+		b.WriteString("== " + f.Path + " " + f.Mode.String() + "\n" + f.Content)
+	}
+	// Published by another user: the scripts find out whether they run
+	// as root.
+	s.Owner, s.Verdict = nil, false
+	files, err = Render(s, progs)
+	require.NoError(t, err)
+	b.WriteString("### published by another user\n")
 	for _, f := range files {
 		b.WriteString("== " + f.Path + " " + f.Mode.String() + "\n" + f.Content)
 	}
@@ -60,7 +76,7 @@ func TestRenderRefuses(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			s := ok
 			tc.edit(&s)
-			_, err := Render(s, "/x/s6-setuidgid", "/x/s6-log")
+			_, err := Render(s, Programs{SetUIDGID: "/x/s6-setuidgid", Log: "/x/s6-log"})
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
 		})
@@ -135,3 +151,68 @@ func TestStatusJSON(t *testing.T) {
 	require.NoError(t, json.Unmarshal(b, &back))
 	assert.Equal(t, s, back)
 }
+
+// The finish script follows run's verdict for the exit s6 reports with
+// nothing but its shell, and runs the finish program otherwise; what the
+// verdict file holds (the gateway user's) can only choose 0 or 125.
+func TestFinishScriptFollowsTheVerdict(t *testing.T) {
+	files, err := Render(Slot{Name: "gateway-x", Run: []string{"/bin/true"}, Verdict: true,
+		Finish: []string{"/bin/sh", "-c", `echo ran "$1" "$2" >finish.out; exit 77`, "finish"}}, Programs{})
+	require.NoError(t, err)
+	var script string
+	for _, f := range files {
+		if f.Path == "finish" {
+			script = f.Content
+		}
+	}
+	require.NotEmpty(t, script)
+	for name, tc := range map[string]struct {
+		verdict  *string // nil: no file
+		code     string
+		sig      string
+		want     int
+		programs bool // the finish program ran
+	}{
+		"restart":                  {ptr("1 0\n"), "1", "0", 0, false},
+		"stay down":                {ptr("0 125\n"), "0", "0", 125, false},
+		"another exit code":        {ptr("2 0\n"), "1", "0", 77, true},
+		"run killed by a signal":   {ptr("1 0\n"), "256", "9", 77, true},
+		"not a finish code":        {ptr("1 7\n"), "1", "0", 77, true},
+		"a command in the file":    {ptr("$(touch pwned) 0\n"), "$(touch pwned)", "0", 77, true},
+		"a command as the plan":    {ptr("1 $(touch pwned)\n"), "1", "0", 77, true},
+		"no verdict file":          {nil, "1", "0", 77, true},
+		"empty verdict file":       {ptr(""), "1", "0", 77, true},
+		"verdict without newline":  {ptr("1 125"), "1", "0", 77, true},
+		"trailing fields are kept": {ptr("1 125 extra\n"), "1", "0", 77, true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tc.verdict != nil {
+				require.NoError(t, os.WriteFile(filepath.Join(dir, VerdictFile), []byte(*tc.verdict), 0o644))
+			}
+			cmd := exec.Command("/bin/sh", "-c", script, "finish", tc.code, tc.sig)
+			cmd.Dir = dir
+			err := cmd.Run()
+			code := 0
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				code = ee.ExitCode()
+			} else {
+				require.NoError(t, err)
+			}
+			assert.Equal(t, tc.want, code)
+			_, ran := os.Stat(filepath.Join(dir, "finish.out"))
+			assert.Equal(t, tc.programs, ran == nil, "the finish program ran")
+			assert.NoFileExists(t, filepath.Join(dir, "pwned"), "nothing in the file is ever run")
+			if tc.verdict != nil {
+				b, err := os.ReadFile(filepath.Join(dir, VerdictFile))
+				require.NoError(t, err)
+				if tc.verdict != nil && *tc.verdict != "" && strings.HasSuffix(*tc.verdict, "\n") && tc.sig == "0" {
+					assert.Empty(t, string(b), "a verdict serves one finish")
+				}
+			}
+		})
+	}
+}
+
+func ptr(s string) *string { return &s }

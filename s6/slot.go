@@ -27,8 +27,11 @@ type Slot struct {
 	// Finish is the argument vector the finish script execs, followed by
 	// the exit code and signal s6 passes it ("$1" "$2"); nil = no finish.
 	Finish []string
-	// User is who run, finish and the logger become with s6-setuidgid when
-	// the scripts start as root; "" = never drop privileges.
+	// User is who run, finish and the logger become when the scripts start
+	// as root; "" = never drop privileges. With Owner set (the slot is
+	// published by root, for root's s6), the scripts drop to Owner's ids
+	// with s6-applyuidgid, resolved when rendered; without, they look the
+	// user up with s6-setuidgid when they find themselves root.
 	User string
 	// NotificationFD is the readiness file descriptor written to
 	// notification-fd; 0 = the service does not notify readiness.
@@ -40,6 +43,11 @@ type Slot struct {
 	LogDir string
 	// Down writes the down file: s6 registers the slot without starting it.
 	Down bool
+	// Verdict gives the slot its VerdictFile and a finish script that
+	// follows the verdict found there for the exit s6 reports, without
+	// starting anything, and runs Finish only when there is none (run
+	// died before its verdict).
+	Verdict bool
 	// TimeoutKill bounds a service that ignores SIGTERM: s6-supervise sends
 	// SIGKILL this long after the down signal. 0 = never (s6's default).
 	TimeoutKill time.Duration
@@ -53,8 +61,16 @@ type Slot struct {
 	Owner *Owner
 }
 
-// Owner is a numeric user and group.
-type Owner struct{ UID, GID int }
+// Owner is a numeric user, its primary group and its supplementary groups.
+type Owner struct {
+	UID, GID int
+	Groups   []int // supplementary groups; nil = the primary group only
+}
+
+// VerdictFile is the file of a slot (when Slot.Verdict is set) through
+// which its run hands its verdict to its finish script: one line, "RUN_EXIT
+// FINISH_CODE". It is created empty and given to the slot's Owner.
+const VerdictFile = "verdict"
 
 // File is one rendered regular file of a slot, relative to the slot directory.
 type File struct {
@@ -78,10 +94,16 @@ func ValidateName(name string) error {
 	return nil
 }
 
-// Render returns the regular files of s. setuidgid and s6log are the
-// absolute paths of s6-setuidgid and s6-log (only needed when User or
-// LogDir is set).
-func Render(s Slot, setuidgid, s6log string) ([]File, error) {
+// Programs are the absolute paths of the s6 programs a slot's scripts
+// exec: s6-applyuidgid (User with Owner), s6-setuidgid (User without
+// Owner), s6-log (LogDir).
+type Programs struct {
+	ApplyUIDGID, SetUIDGID, Log string
+}
+
+// Render returns the regular files of s, whose scripts exec the programs
+// of p.
+func Render(s Slot, p Programs) ([]File, error) {
 	if err := ValidateName(s.Name); err != nil {
 		return nil, err
 	}
@@ -100,13 +122,17 @@ func Render(s Slot, setuidgid, s6log string) ([]File, error) {
 	header := "#!/bin/sh\n# s6 slot " + s.Name + ", written by hermes-supervisor: boot rewrites it, do not edit.\n"
 	files := []File{
 		{"type", 0o644, "longrun\n"},
-		{"run", 0o755, header + "exec 2>&1\n" + execLine(s.Run, s.User, setuidgid, "")},
+		{"run", 0o755, header + "exec 2>&1\n" + execLine(s.Run, s, p, "")},
 	}
 	if s.Finish != nil {
 		if len(s.Finish) == 0 || s.Finish[0] == "" {
 			return nil, fmt.Errorf("s6: slot %s: empty finish command", s.Name)
 		}
-		files = append(files, File{"finish", 0o755, header + execLine(s.Finish, s.User, setuidgid, ` "$1" "$2"`)})
+		body := execLine(s.Finish, s, p, ` "$1" "$2"`)
+		if s.Verdict {
+			body = finishFastPath + body
+		}
+		files = append(files, File{"finish", 0o755, header + body})
 	}
 	if s.NotificationFD > 0 {
 		files = append(files, File{"notification-fd", 0o644, strconv.Itoa(s.NotificationFD) + "\n"})
@@ -123,21 +149,49 @@ func Render(s Slot, setuidgid, s6log string) ([]File, error) {
 			return nil, fmt.Errorf("s6: slot %s: log directory %q is not absolute", s.Name, s.LogDir)
 		}
 		// n10: keep ten archives; s1048576: rotate at 1 MiB; T: ISO 8601 timestamps.
-		logArgs := []string{s6log, "-b", "--", "n10", "s1048576", "T", s.LogDir}
+		logArgs := []string{p.Log, "-b", "--", "n10", "s1048576", "T", s.LogDir}
 		files = append(files, File{"log/type", 0o644, "longrun\n"},
-			File{"log/run", 0o755, header + "exec 2>&1\n" + execLine(logArgs, s.User, setuidgid, "")})
+			File{"log/run", 0o755, header + "exec 2>&1\n" + execLine(logArgs, s, p, "")})
 	}
 	return files, nil
 }
 
-// execLine renders the exec of argv, behind s6-setuidgid when the script
-// runs as root and user is set.
-func execLine(argv []string, user, setuidgid, tail string) string {
+// finishFastPath starts a finish script with a Verdict: when run handed
+// its verdict for the very exit s6 reports (run's exit code, not killed by
+// a signal), the script follows it with its shell's own read and exit,
+// starting no program at all; the file is emptied, so a verdict serves one
+// finish. Only 0 and 125 are taken from the file (it is the gateway
+// user's); anything else goes to the finish program.
+const finishFastPath = `if [ "$2" = 0 ] && read -r code plan 2>/dev/null <` + VerdictFile + `; then
+  : >` + VerdictFile + `
+  if [ "$code" = "$1" ]; then
+    case $plan in 0|125) exit "$plan" ;; esac
+  fi
+fi
+`
+
+// execLine renders the exec of argv for slot s: behind s6-applyuidgid with
+// the owner's ids when the slot has an owner and a user, behind
+// s6-setuidgid when it has a user and the script finds itself root, plain
+// otherwise.
+func execLine(argv []string, s Slot, p Programs, tail string) string {
 	plain := "exec " + shellJoin(argv) + tail + "\n"
-	if user == "" {
+	switch {
+	case s.User == "":
 		return plain
+	case s.Owner != nil:
+		groups := s.Owner.Groups
+		if len(groups) == 0 {
+			groups = []int{s.Owner.GID}
+		}
+		gs := make([]string, len(groups))
+		for i, g := range groups {
+			gs[i] = strconv.Itoa(g)
+		}
+		drop := []string{p.ApplyUIDGID, "-u", strconv.Itoa(s.Owner.UID), "-g", strconv.Itoa(s.Owner.GID), "-G", strings.Join(gs, ",")}
+		return "exec " + shellJoin(append(drop, argv...)) + tail + "\n"
 	}
-	return "if [ \"$(id -u)\" = 0 ]; then\n  exec " + shellJoin(append([]string{setuidgid, user}, argv...)) + tail + "\nfi\n" + plain
+	return "if [ \"$(id -u)\" = 0 ]; then\n  exec " + shellJoin(append([]string{p.SetUIDGID, s.User}, argv...)) + tail + "\nfi\n" + plain
 }
 
 // shellJoin quotes each word for /bin/sh.
@@ -240,19 +294,23 @@ func (d *Scandir) Publish(s Slot) (existed bool, err error) {
 
 // render renders s, looking up the s6 programs it needs.
 func (t *Tools) render(s Slot) ([]File, error) {
-	var setuidgid, s6log string
+	var p Programs
 	var err error
-	if s.User != "" {
-		if setuidgid, err = t.Path("s6-setuidgid"); err != nil {
+	if s.User != "" && s.Owner != nil {
+		if p.ApplyUIDGID, err = t.Path("s6-applyuidgid"); err != nil {
+			return nil, err
+		}
+	} else if s.User != "" {
+		if p.SetUIDGID, err = t.Path("s6-setuidgid"); err != nil {
 			return nil, err
 		}
 	}
 	if s.LogDir != "" {
-		if s6log, err = t.Path("s6-log"); err != nil {
+		if p.Log, err = t.Path("s6-log"); err != nil {
 			return nil, err
 		}
 	}
-	return Render(s, setuidgid, s6log)
+	return Render(s, p)
 }
 
 func (d *Scandir) publish(s Slot, files []File) (existed bool, err error) {
@@ -276,7 +334,7 @@ func (d *Scandir) publish(s Slot, files []File) (existed bool, err error) {
 	if err := writeFiles(tfd, tmp, files); err != nil {
 		return false, err
 	}
-	if err := prepareSupervise(tfd, tmp, s.Owner); err != nil {
+	if err := prepareSupervise(tfd, tmp, s); err != nil {
 		return false, err
 	}
 	var st syscall.Stat_t
@@ -324,7 +382,7 @@ func updateInPlace(tmp, final string, files []File, s Slot) error {
 		return pathError("open", final, err)
 	}
 	defer syscall.Close(ffd)
-	if err := prepareSupervise(ffd, final, s.Owner); err != nil {
+	if err := prepareSupervise(ffd, final, s); err != nil {
 		return err
 	}
 	_ = syscall.Fsync(ffd) // tmpfs and some file systems refuse fsync on a directory
@@ -364,10 +422,17 @@ const (
 	eventMode     = syscall.S_ISGID | syscall.S_ISVTX | 0o730
 )
 
-// prepareSupervise creates supervise/, supervise/control and event/ in the
-// slot directory dirfd (at dir, named in errors) when missing, keeps
-// supervise/ the caller's, and gives control and event/ to owner.
-func prepareSupervise(dirfd int, dir string, owner *Owner) error {
+// prepareSupervise creates supervise/, supervise/control and event/ (and
+// the verdict file, for a slot with a Verdict) in the slot directory dirfd
+// (at dir, named in errors) when missing, keeps supervise/ the caller's,
+// and gives control, event/ and the verdict file to the slot's owner.
+func prepareSupervise(dirfd int, dir string, s Slot) error {
+	owner := s.Owner
+	if s.Verdict {
+		if err := prepareVerdict(dirfd, dir, owner); err != nil {
+			return err
+		}
+	}
 	if err := mkdirAt(dirfd, "supervise", superviseMode, true); err != nil {
 		return pathError("create", filepath.Join(dir, "supervise"), err)
 	}
@@ -404,6 +469,33 @@ func prepareSupervise(dirfd int, dir string, owner *Owner) error {
 	}
 	if err := syscall.Fchmodat(dirfd, "event", eventMode, 0); err != nil { // after chown, which may clear setgid
 		return pathError("chmod", filepath.Join(dir, "event"), err)
+	}
+	return nil
+}
+
+// prepareVerdict makes the slot's verdict file a regular, empty-or-kept
+// file given to owner: anything else found under its name is replaced.
+func prepareVerdict(dirfd int, dir string, owner *Owner) error {
+	path := filepath.Join(dir, VerdictFile)
+	var st unix.Stat_t
+	switch err := unix.Fstatat(dirfd, VerdictFile, &st, unix.AT_SYMLINK_NOFOLLOW); {
+	case err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG:
+	case err == nil:
+		if err := unix.Unlinkat(dirfd, VerdictFile, 0); err != nil {
+			return pathError("replace", path, err)
+		}
+		fallthrough
+	case errors.Is(err, unix.ENOENT):
+		if err := createAt(dirfd, VerdictFile, "", 0o644); err != nil && !errors.Is(err, syscall.EEXIST) {
+			return pathError("create", path, err)
+		}
+	default:
+		return pathError("stat", path, err)
+	}
+	if owner != nil {
+		if err := syscall.Fchownat(dirfd, VerdictFile, owner.UID, owner.GID, atSymlinkNofollow); err != nil {
+			return pathError("give to uid "+strconv.Itoa(owner.UID), path, err)
+		}
 	}
 	return nil
 }

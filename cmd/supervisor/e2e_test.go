@@ -369,7 +369,7 @@ func TestBootCommand(t *testing.T) {
 	run, err := os.ReadFile(filepath.Join(e.scandir, "gateway-coder", "run"))
 	require.NoError(t, err)
 	assert.Contains(t, string(run), binary+" --config "+e.config+" --home "+e.home)
-	assert.Contains(t, string(run), "s6-setuidgid hermes")
+	assert.Contains(t, string(run), "s6-applyuidgid -u 10000 -g 10000 -G 10000 ", "root's boot drops to the gateway user's ids, resolved when rendered")
 }
 
 func TestInit(t *testing.T) {

@@ -89,13 +89,13 @@ func TestGatewayCommandHammer(t *testing.T) {
 		assert.NoError(t, err, "cycle %d: the lifecycle ledger is torn", cycle)
 		_, err = state.ReadHistory(p.History)
 		assert.NoError(t, err, "cycle %d: the exit history is torn", cycle)
-		// The only temporary file allowed is the running supervisor's
-		// spare for its next state write.
+		// The only temporary files allowed are the running supervisor's
+		// spares for its next writes (state, ledger, exit history).
 		tmp, _ := filepath.Glob(filepath.Join(p.Dir, ".*.tmp-*"))
 		tmpState, _ := filepath.Glob(filepath.Join(p.Dir, "state", ".*.tmp-*"))
 		var left []string
 		for _, f := range append(tmp, tmpState...) {
-			if st.S6.Up && strings.HasPrefix(filepath.Base(f), fmt.Sprintf(".gateway_state.json.tmp-%d-", st.S6.Pid)) && filepath.Dir(f) == p.Dir {
+			if st.S6.Up && strings.Contains(filepath.Base(f), fmt.Sprintf(".tmp-%d-", st.S6.Pid)) {
 				continue
 			}
 			left = append(left, f)

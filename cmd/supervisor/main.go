@@ -38,8 +38,8 @@ func main() {
 
 // run executes the command line args and returns the exit code.
 func run(ctx context.Context, io *ioStreams, args []string) int {
-	if flags, fd, ok := slotRun(args); ok {
-		return runSlot(ctx, io, flags, fd)
+	if flags, fd, verdict, ok := slotRun(args); ok {
+		return runSlot(ctx, io, flags, fd, verdict)
 	}
 	f := newFactory(io)
 	root := newCmdRoot(f)

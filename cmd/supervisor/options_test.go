@@ -286,8 +286,9 @@ func TestSlotRunShortcut(t *testing.T) {
 		flags globalFlags
 		fd    int
 	}{
-		"as slot renders it": {"--config /etc/h.toml --home /opt/data --scandir /run/service run -p coder --notify-fd 3", true,
+		"as slot renders it": {"--config /etc/h.toml --home /opt/data --scandir /run/service run -p coder --notify-fd 3 --verdict /run/service/gateway-coder/verdict", true,
 			globalFlags{config: "/etc/h.toml", home: "/opt/data", scandir: "/run/service", profile: "coder"}, 3},
+		"relative verdict": {"--home /h --scandir /s run -p default --notify-fd 3 --verdict v", false, globalFlags{}, 0},
 		"no config file":   {"--home /h --scandir /s run -p default --notify-fd 3", true, globalFlags{home: "/h", scandir: "/s", profile: "default"}, 3},
 		"no notify fd":     {"--home /h --scandir /s run -p default", true, globalFlags{home: "/h", scandir: "/s", profile: "default"}, -1},
 		"another order":    {"--scandir /s --home /h run -p default", false, globalFlags{}, 0},
@@ -299,7 +300,7 @@ func TestSlotRunShortcut(t *testing.T) {
 		"empty home value": {"--home  --scandir /s run -p x", false, globalFlags{}, 0},
 	} {
 		t.Run(name, func(t *testing.T) {
-			flags, fd, ok := slotRun(strings.Fields(tc.args))
+			flags, fd, _, ok := slotRun(strings.Fields(tc.args))
 			assert.Equal(t, tc.ok, ok)
 			if tc.ok {
 				assert.Equal(t, tc.flags, flags)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"syscall"
 
@@ -21,7 +22,8 @@ import (
 type runOptions struct {
 	IO            *ioStreams
 	ProfileConfig func() (config.Config, profile.Paths, error)
-	NotifyFD      int // -1 = none
+	NotifyFD      int    // -1 = none
+	Verdict       string // the slot's verdict file for its finish script; "" = none
 }
 
 func newCmdRun(f *factory, runF func(context.Context, *runOptions) error) *cobra.Command {
@@ -45,6 +47,9 @@ cannot be written, or the policy cannot be opened with policy.on_error =
 			if err := checkNotifyFD(opts.NotifyFD); err != nil {
 				return err
 			}
+			if opts.Verdict != "" && !filepath.IsAbs(opts.Verdict) {
+				return usageErrorf("--verdict %q: must be an absolute path", opts.Verdict)
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -52,6 +57,7 @@ cannot be written, or the policy cannot be opened with policy.on_error =
 		},
 	}
 	cmd.Flags().IntVar(&opts.NotifyFD, "notify-fd", -1, "descriptor to write readiness to (s6's notification-fd)")
+	cmd.Flags().StringVar(&opts.Verdict, "verdict", "", "the slot's file to hand the verdict to its finish script in (the slot passes it)")
 	return cmd
 }
 
@@ -85,6 +91,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	o.Engine, o.Notify, o.Signals = eng, notify, sigs
 	o.YieldCPU = true // this process ends with the stop
 	o.ReleaseImage = true
+	o.VerdictFile = opts.Verdict
 	code, err := runner.Run(ctx, o)
 	return exitWith(code, err)
 }

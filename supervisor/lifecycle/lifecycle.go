@@ -3,7 +3,7 @@
 // the supervisor of a life knows (Life) to the policy's input
 // (BootInput, ShutdownInput, ExitInput); from the policy's answer to what
 // is persisted (ShutdownChange, ExitChange, ExitRecord, Verdict) and what
-// s6 is told (PlanFinish); and from a stop no supervisor decided to the
+// s6 is told (FinishCode, RestartNotBefore); and from a stop no supervisor decided to the
 // state it leaves (SettleStop).
 //
 // Nothing here reads a clock, a file or a process: time is an argument,
@@ -18,7 +18,7 @@
 //	          -> Reapply (what its last write undid) -> ExitRecord -> Verdict
 //	          -> exit code
 //	          gateway exits -> ExitInput -> policy -> ExitChange -> ExitRecord -> Verdict
-//	finish:   Verdict -> PlanFinish -> exit 0 (restart) | 125 (stay down)
+//	finish:   Verdict -> FinishCode -> exit 0 (restart) | 125 (stay down)
 //	ops stop: nobody decided -> SettleStop
 //
 // It may import hostabi, supervisor/profile and supervisor/state (for
@@ -303,6 +303,26 @@ func Reapply(decided state.Change, before hostabi.State, now state.File) (c stat
 	return c, true
 }
 
+// StopOfThisLife reports whether the life led records a stop its run
+// decided (and made durable before recording it), with its trigger:
+// "supervisor finish" then follows the decision on disk, because run
+// decided the stop and died before its clean exit path (stage 3's
+// SIGKILL, say), and an exit decision must not overwrite it.
+func StopOfThisLife(led state.Ledger) (hostabi.Trigger, bool) {
+	if led.Phase != state.PhaseRunning || led.Stopping == nil {
+		return hostabi.TriggerNone, false
+	}
+	var t hostabi.Trigger
+	if t.UnmarshalText([]byte(led.Stopping.Trigger)) != nil {
+		return hostabi.TriggerNone, false
+	}
+	switch t {
+	case hostabi.TriggerSignal, hostabi.TriggerOperator, hostabi.TriggerRestart:
+		return t, true
+	}
+	return hostabi.TriggerNone, false
+}
+
 // ExitChange is what an exit decision d, made by the policy named
 // decidedBy, persists; ok is false when it persists nothing (the policy
 // named neither state).
@@ -363,41 +383,30 @@ const (
 	FinishStopGood = 125 // s6 marks the service wanted down: no restart
 )
 
-// MaxFinishDelay is the longest restart delay finish applies by sleeping:
-// s6 kills a finish script after 5 seconds, and finish may also have to
-// reap an orphaned gateway and load the policy. A longer delay is recorded and
-// applied by the next "supervisor run" before it starts the gateway.
-const MaxFinishDelay = 3 * time.Second
-
-// FinishPlan is what finish does with a verdict: its exit code, how long
-// to sleep before exiting, and until when the next start must wait.
-type FinishPlan struct {
-	Code             int
-	Sleep            time.Duration
-	RestartNotBefore time.Time
-}
-
-// PlanFinish turns a verdict into finish's plan at time now. A shutdown
-// that persisted desired_state=stopped (an operator's stop) and an exit
-// decision to stop for good exit 125; everything else exits 0, sleeping
-// the restart delay when it fits s6's finish timeout and deferring it to the
-// next start otherwise.
-func PlanFinish(v state.Verdict, now time.Time) FinishPlan {
+// FinishCode is what "supervisor finish" exits with after verdict v:
+// FinishStopGood (s6 keeps the slot down) after a shutdown that persisted
+// desired_state=stopped (an operator's stop) or an exit decision to stop
+// for good; FinishRestart (s6 restarts it, if wanted up) otherwise. A
+// restart delay is never slept in finish: see RestartNotBefore.
+func FinishCode(v state.Verdict) int {
 	switch {
 	case v.Kind == hostabi.KindShutdown && v.Desired == hostabi.StateStopped:
-		return FinishPlan{Code: FinishStopGood}
+		return FinishStopGood
 	case v.Kind == hostabi.KindExit && v.Action == hostabi.ActionStop:
-		return FinishPlan{Code: FinishStopGood}
+		return FinishStopGood
 	}
-	d := time.Duration(v.DelayMS) * time.Millisecond
-	switch {
-	case d <= 0:
-		return FinishPlan{Code: FinishRestart}
-	case d <= MaxFinishDelay:
-		return FinishPlan{Code: FinishRestart, Sleep: d}
-	default:
-		return FinishPlan{Code: FinishRestart, RestartNotBefore: now.Add(d)}
+	return FinishRestart
+}
+
+// RestartNotBefore is when the next life may start its gateway after
+// verdict v: the restart delay the exit decision asked for, served by the
+// next "supervisor run" before it starts the gateway (s6 starts run again
+// at once); zero for none.
+func RestartNotBefore(v state.Verdict) time.Time {
+	if v.Kind != hostabi.KindExit || v.Action == hostabi.ActionStop || v.DelayMS <= 0 {
+		return time.Time{}
 	}
+	return v.WrittenAt.Add(time.Duration(v.DelayMS) * time.Millisecond)
 }
 
 // ReasonStopBetweenLives is the reason recorded when an operator's stop

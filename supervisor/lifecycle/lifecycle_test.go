@@ -58,22 +58,33 @@ func TestFromS6(t *testing.T) {
 	assert.Equal(t, 3, FromS6(3, 0).RunExitCode())
 }
 
-func TestPlanFinish(t *testing.T) {
+func TestFinishCodeAndDelay(t *testing.T) {
 	cases := []struct {
-		name string
-		v    state.Verdict
-		want FinishPlan
+		name  string
+		v     state.Verdict
+		code  int
+		delay time.Duration // 0: none
 	}{
-		{"operator stop stays down", state.Verdict{Kind: hostabi.KindShutdown, Desired: hostabi.StateStopped}, FinishPlan{Code: 125}},
-		{"restart marker restarts", state.Verdict{Kind: hostabi.KindShutdown, Desired: hostabi.StateRunning}, FinishPlan{Code: 0}},
-		{"plain signal restarts", state.Verdict{Kind: hostabi.KindShutdown}, FinishPlan{Code: 0}},
-		{"exit stop", state.Verdict{Kind: hostabi.KindExit, Action: hostabi.ActionStop}, FinishPlan{Code: 125}},
-		{"exit restart now", state.Verdict{Kind: hostabi.KindExit, Action: hostabi.ActionRestart}, FinishPlan{Code: 0}},
-		{"short delay slept", state.Verdict{Kind: hostabi.KindExit, Action: hostabi.ActionRestart, DelayMS: 3000}, FinishPlan{Code: 0, Sleep: 3 * time.Second}},
-		{"long delay deferred", state.Verdict{Kind: hostabi.KindExit, Action: hostabi.ActionRestart, DelayMS: 3001}, FinishPlan{Code: 0, RestartNotBefore: t0.Add(3001 * time.Millisecond)}},
+		{"operator stop stays down", state.Verdict{Kind: hostabi.KindShutdown, Desired: hostabi.StateStopped}, 125, 0},
+		{"restart marker restarts", state.Verdict{Kind: hostabi.KindShutdown, Desired: hostabi.StateRunning}, 0, 0},
+		{"plain signal restarts", state.Verdict{Kind: hostabi.KindShutdown}, 0, 0},
+		{"a shutdown has no delay", state.Verdict{Kind: hostabi.KindShutdown, DelayMS: 5000}, 0, 0},
+		{"exit stop", state.Verdict{Kind: hostabi.KindExit, Action: hostabi.ActionStop}, 125, 0},
+		{"exit stop has no delay", state.Verdict{Kind: hostabi.KindExit, Action: hostabi.ActionStop, DelayMS: 5000}, 125, 0},
+		{"exit restart now", state.Verdict{Kind: hostabi.KindExit, Action: hostabi.ActionRestart}, 0, 0},
+		{"short delay, served by the next run", state.Verdict{Kind: hostabi.KindExit, Action: hostabi.ActionRestart, DelayMS: 300}, 0, 300 * time.Millisecond},
+		{"long delay, served by the next run", state.Verdict{Kind: hostabi.KindExit, Action: hostabi.ActionRestart, DelayMS: 30001}, 0, 30001 * time.Millisecond},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { assert.Equal(t, c.want, PlanFinish(c.v, t0)) })
+		t.Run(c.name, func(t *testing.T) {
+			c.v.WrittenAt = t0
+			assert.Equal(t, c.code, FinishCode(c.v))
+			want := time.Time{}
+			if c.delay > 0 {
+				want = t0.Add(c.delay)
+			}
+			assert.Equal(t, want, RestartNotBefore(c.v))
+		})
 	}
 }
 

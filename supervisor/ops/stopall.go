@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hermes-supervisor/hermes-supervisor/s6"
@@ -36,7 +37,7 @@ func (o *Ops) StopAll(ctx context.Context, budget time.Duration) ([]string, erro
 	if err != nil {
 		return nil, fmt.Errorf("read scan directory %s: %w", scandir, err)
 	}
-	var slots []string
+	var dirs []string
 	for _, e := range ents {
 		if !e.IsDir() || !strings.HasPrefix(e.Name(), slot.Prefix) {
 			continue
@@ -45,30 +46,33 @@ func (o *Ops) StopAll(ctx context.Context, budget time.Duration) ([]string, erro
 		if fi, err := os.Stat(filepath.Join(dir, "supervise", "control")); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
 			continue // never supervised
 		}
-		if err := o.Tools.Control(ctx, dir, s6.Down, 0); err != nil {
-			continue // its supervisor is gone: nothing to stop
-		}
-		slots = append(slots, dir)
+		dirs = append(dirs, dir)
 	}
-	sort.Strings(slots)
-	deadline := time.Now().Add(budget)
-	var late []string
-	for _, dir := range slots {
-		left := time.Until(deadline)
-		if left <= 0 {
-			left = time.Millisecond
-		}
-		if err := o.Tools.Wait(ctx, dir, 'D', left); err != nil {
-			if !errors.Is(err, s6.ErrTimeout) && !errors.Is(err, s6.ErrNotRunning) {
-				return slots, err
+	// Every slot at once: each s6-svc is a process, and the supervisors
+	// decide in parallel only if they are told in parallel.
+	var mu sync.Mutex
+	var slots []string
+	var wg sync.WaitGroup
+	for _, dir := range dirs {
+		wg.Go(func() {
+			if err := o.Tools.Control(ctx, dir, s6.Down, 0); err == nil { // else its supervisor is gone
+				mu.Lock()
+				slots = append(slots, dir)
+				mu.Unlock()
 			}
-			if errors.Is(err, s6.ErrTimeout) {
+		})
+	}
+	wg.Wait()
+	sort.Strings(slots)
+	err = o.Tools.WaitAll(ctx, slots, 'D', budget)
+	if errors.Is(err, s6.ErrTimeout) {
+		var late []string
+		for _, dir := range slots {
+			if st, serr := o.Tools.Status(ctx, dir); serr != nil || st.Up {
 				late = append(late, filepath.Base(dir))
 			}
 		}
-	}
-	if len(late) > 0 {
 		return slots, fmt.Errorf("still up after %s: %s", budget, strings.Join(late, ", "))
 	}
-	return slots, nil
+	return slots, err
 }

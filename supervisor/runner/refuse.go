@@ -46,8 +46,10 @@ func Refuse(o Options, cause error) int {
 	}
 	d := hostabi.Decision{Action: hostabi.ActionStop, State: hostabi.StateStartupFailed, Reason: reason}
 	self, _ := state.Self()
-	if err := state.WriteVerdict(o.Paths.Verdict, lifecycle.Verdict(self, hostabi.KindExit, d, "", ExitTemporary, now)); err != nil {
-		o.Logger.Error("runner: verdict", "err", err)
+	v := lifecycle.Verdict(self, hostabi.KindExit, d, "", ExitTemporary, now)
+	o.handOver(v)
+	if err := state.AttachVerdict(o.Paths.Ledger, v); err != nil {
+		o.Logger.Error("runner: ledger", "err", err)
 	}
 	in := lifecycle.ExitInput(now, o.Paths.Name, o.facts(), lifecycle.Life{}, lifecycle.ExitStatus{Code: ExitTemporary})
 	e := journal.Entry{Time: now, Profile: o.Paths.Name, Kind: hostabi.KindExit, Source: journal.SourceRun, Input: in,

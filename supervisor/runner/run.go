@@ -24,6 +24,7 @@ import (
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/lifecycle"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
 )
 
 // NotifyEnv names the environment variable that tells the gateway which
@@ -55,6 +56,9 @@ type Options struct {
 	// it: its process ends with the stop. A caller whose process goes on
 	// with other work leaves it false.
 	YieldCPU bool
+	// VerdictFile is the slot's file for handing the verdict to its
+	// finish script (see handOver); "" = none.
+	VerdictFile string
 	// ReleaseImage hands the binary's read-only pages back to the kernel
 	// once the gateway is ready (see releaseImage). The run command sets
 	// it; a test process leaves it false.
@@ -261,10 +265,13 @@ type life struct {
 	pgid   int
 	lc     lifecycle.Life // phase and start of the gateway
 	ready  bool
-	// keeper writes gateway_state.json with its lock, directory and a
-	// spare temporary file opened beforehand, so that the stop path
-	// creates nothing.
-	keeper *state.Keeper
+	// keeper writes gateway_state.json with its lock, directory and
+	// spare temporary files opened beforehand, and ledgerOut and
+	// historyOut the ledger and the exit history: the stop path creates
+	// no file.
+	keeper     *state.Keeper
+	ledgerOut  *state.Prepared
+	historyOut *state.Prepared
 }
 
 // ExitTemporary is what "supervisor run" exits with when the gateway could
@@ -301,7 +308,7 @@ func Run(ctx context.Context, o Options) (int, error) {
 	if err != nil {
 		return ExitTemporary, fmt.Errorf("runner: %w", err)
 	}
-	if err := os.MkdirAll(o.Paths.StateDir, 0o755); err != nil {
+	if err := volume.MkdirAll(o.Paths.StateDir, 0o755, nil); err != nil {
 		return ExitTemporary, fmt.Errorf("runner: %w", err)
 	}
 	home, err := filepath.Abs(o.Config.Home)
@@ -322,8 +329,15 @@ func Run(ctx context.Context, o Options) (int, error) {
 	if l.ledger, err = state.BeginLife(o.Paths.Ledger, self, o.now()); err != nil {
 		return ExitTemporary, err
 	}
+	for _, p := range []string{o.Paths.Ledger, o.Paths.History} {
+		state.RemoveOrphans(p) // spares of a supervisor that was killed
+	}
+	l.ledgerOut, l.historyOut = state.Prepare(o.Paths.Ledger, 2), state.Prepare(o.Paths.History, 1)
+	defer l.ledgerOut.Close()
+	defer l.historyOut.Close()
 
-	// A restart delay that did not fit in s6's finish timeout is served here.
+	// The restart delay the previous life's exit decision asked for is
+	// served here, before the gateway starts.
 	if wait := l.ledger.RestartNotBefore.Sub(o.now()); wait > 0 {
 		o.Logger.Info("runner: waiting out the restart delay", "until", l.ledger.RestartNotBefore.Format(time.RFC3339), "wait", wait.String())
 		t := time.NewTimer(wait)
@@ -501,10 +515,12 @@ func (l *life) persist(c state.Change) {
 // on disk already says, durably (the Keeper's last write, untouched since:
 // a plain SIGTERM to a running gateway under the default policy), the
 // decision is durable on arrival: forward comes first, and the record of
-// this stop (reason, trigger, exit code, policy) is written right after.
-// A SIGKILL between the two leaves the decided states and the previous
-// record, never a state the policy did not decide.
-func (l *life) decideStop(ctx context.Context, sig syscall.Signal, self state.Proc, forward func()) (policy.Result, hostabi.Trigger, hostabi.Input, state.Marker) {
+// this stop (reason, trigger, exit code, policy) is written once the
+// gateway is gone (recordStop), with no fsync: the decided states are
+// durable already. A SIGKILL in between leaves the decided states and the
+// previous record, never a state the policy did not decide. recorded
+// reports whether the record was written with the decision.
+func (l *life) decideStop(ctx context.Context, sig syscall.Signal, self state.Proc, forward func()) (policy.Result, hostabi.Trigger, hostabi.Input, state.Marker, bool) {
 	arrived := time.Now()
 	now := l.o.now()
 	m, j, err := state.ConsumeMarker(l.o.Paths.Marker, self, now, l.o.ttl())
@@ -529,13 +545,23 @@ func (l *life) decideStop(ctx context.Context, sig syscall.Signal, self state.Pr
 	}
 	took := time.Since(arrived)
 	forward()
-	if already {
-		record()
-	}
+	l.markStopping(trigger, now)
 	l.o.Logger.Info("runner: shutdown decided and durable", "signal", sig.String(), "marker", j.String(), "trigger", trigger.String(),
 		"state", d.State.String(), "desired", d.Desired.String(), "exit", code, "reason", d.Reason, "policy", r.DecidedBy(),
 		"durable", durable, "took", took.String())
-	return r, trigger, in, m
+	return r, trigger, in, m, !already
+}
+
+// markStopping notes in the ledger, once the decision is durable and the
+// gateway signalled, that this life decided its stop: should run die
+// before its clean exit path, finish then follows the decision on disk
+// instead of deciding an exit (lifecycle.StopOfThisLife). Not fsynced, and
+// through a spare: it costs a rename.
+func (l *life) markStopping(trigger hostabi.Trigger, now time.Time) {
+	l.ledger.Stopping = &state.Stopping{Trigger: trigger.String(), At: now}
+	if err := state.WriteLedgerVia(l.ledgerOut, l.o.Paths.Ledger, l.ledger); err != nil {
+		l.o.Logger.Warn("runner: ledger", "err", err)
+	}
 }
 
 func (l *life) yield() {
@@ -546,8 +572,9 @@ func (l *life) yield() {
 
 // stop handles a stop signal when no gateway runs (during a restart delay).
 func (l *life) stop(ctx context.Context, sig syscall.Signal, self state.Proc) int {
-	r, trigger, in, m := l.decideStop(ctx, sig, self, func() {})
+	r, trigger, in, m, recorded := l.decideStop(ctx, sig, self, func() {})
 	l.yield()
+	l.recordStop(r, trigger, in, recorded)
 	l.o.record(journal.SourceRun, in, r, markerNote(trigger, m))
 	code := int(r.Decision.ExitCode)
 	l.finishLife(r, hostabi.KindShutdown, code)
@@ -557,8 +584,8 @@ func (l *life) stop(ctx context.Context, sig syscall.Signal, self state.Proc) in
 // stopRunning: decide, persist, THEN signal the gateway's group, wait the
 // grace, SIGKILL what remains, record history, verdict and ledger.
 func (l *life) stopRunning(ctx context.Context, sig syscall.Signal, self state.Proc, sigs <-chan os.Signal, exited <-chan error) int {
-	r, trigger, in, m := l.decideStop(ctx, sig, self, func() { _ = syscall.Kill(-l.pgid, sig); l.yield() })
-	l.o.record(journal.SourceRun, in, r, markerNote(trigger, m))
+	r, trigger, in, m, recorded := l.decideStop(ctx, sig, self, func() { _ = syscall.Kill(-l.pgid, sig); l.yield() })
+	l.o.record(journal.SourceRun, in, r, markerNote(trigger, m)) // while the gateway shuts down
 	grace := time.NewTimer(l.o.Config.Gateway.StopGrace.D())
 	defer grace.Stop()
 	var werr error
@@ -583,34 +610,51 @@ wait:
 	}
 	st := statusOf(werr, l.cmd)
 	now := l.o.now()
-	l.reapply(r, trigger, in, now)
-	l.o.appendHistory(lifecycle.ExitRecord(now, l.lc.StartedAt, st, trigger, hostabi.ActionNone))
+	l.recordStop(r, trigger, in, recorded)
+	l.appendHistory(lifecycle.ExitRecord(now, l.lc.StartedAt, st, trigger, hostabi.ActionNone))
 	code := int(r.Decision.ExitCode)
 	l.finishLife(r, hostabi.KindShutdown, code)
 	return code
 }
 
-// reapply writes the shutdown decision r again, once the gateway is gone,
-// when the gateway's own writes undid it: the hermes gateway writes
-// gateway_state.json on its way out (draining, then its own terminal state,
-// "running" after any signal it was not told was planned), after the
-// decision was made durable. See lifecycle.Reapply for what is written
+// recordStop writes, once the gateway is gone, what the state file must
+// say of this stop, with no fsync (the decided states are durable
+// already): the stop's record (reason, trigger, exit code, policy) when it
+// was not written with the decision, and the decision again when the
+// gateway's own last writes undid it. The hermes gateway writes
+// gateway_state.json on its way out (draining, then its own terminal
+// state, "running" after any signal it was not told was planned), after
+// the decision was made durable; see lifecycle.Reapply for what is written
 // again.
-func (l *life) reapply(r policy.Result, trigger hostabi.Trigger, in hostabi.Input, now time.Time) {
+func (l *life) recordStop(r policy.Result, trigger hostabi.Trigger, in hostabi.Input, recorded bool) {
+	decided := lifecycle.ShutdownChange(r.Decision, r.DecidedBy(), trigger)
 	f, err := state.Read(l.o.Paths.State)
 	if err != nil {
 		l.o.Logger.Warn("runner: state after the gateway exited", "err", err)
 	}
-	c, ok := lifecycle.Reapply(lifecycle.ShutdownChange(r.Decision, r.DecidedBy(), trigger), in.Desired, f)
-	if !ok {
+	c, undone := lifecycle.Reapply(decided, in.Desired, f)
+	if !recorded {
+		c = decided
+		if !undone && decided.Desired != hostabi.StateNone && f.Desired() != decided.Desired {
+			c.Desired = hostabi.StateNone // changed since by someone else (an operator's start): theirs
+		}
+	} else if !undone {
 		return
 	}
-	if _, err := l.keeper.Set(c, now); err != nil {
-		l.o.Logger.Error("runner: persist the shutdown decision again", "err", err)
+	if _, err := l.keeper.SetLazy(c, l.o.now()); err != nil {
+		l.o.Logger.Error("runner: record the stop", "err", err)
 		return
 	}
-	l.o.Logger.Info("runner: the gateway's last write undid the decision; written again", "gateway_state_found", f.GatewayState,
-		"state", c.Gateway.String(), "desired", c.Desired.String())
+	if undone {
+		l.o.Logger.Info("runner: the gateway's last write undid the decision; written again", "gateway_state_found", f.GatewayState,
+			"state", c.Gateway.String(), "desired", c.Desired.String())
+	}
+}
+
+func (l *life) appendHistory(rec hostabi.ExitRecord) {
+	if err := state.AppendHistoryVia(l.historyOut, l.o.Paths.History, rec); err != nil {
+		l.o.Logger.Error("runner: exit history", "err", err)
+	}
 }
 
 // exited handles the gateway ending by itself.
@@ -621,7 +665,12 @@ func (l *life) exited(ctx context.Context, werr error, self state.Proc) int {
 	in := lifecycle.ExitInput(now, l.o.Paths.Name, l.o.facts(), l.lc, st)
 	r := l.o.decide(ctx, in)
 	d := r.Decision
-	l.o.persistExit(l.keeper.Set, r, lifecycle.ExitRecord(now, l.lc.StartedAt, st, hostabi.TriggerExited, d.Action), now)
+	if c, ok := lifecycle.ExitChange(d, r.DecidedBy()); ok {
+		if _, err := l.keeper.Set(c, now); err != nil {
+			l.o.Logger.Error("runner: persist the exit decision", "err", err)
+		}
+	}
+	l.appendHistory(lifecycle.ExitRecord(now, l.lc.StartedAt, st, hostabi.TriggerExited, d.Action))
 	code := st.RunExitCode()
 	l.o.Logger.Info("runner: gateway exited", "code", st.Code, "signal", int(st.Signal), "action", d.Action.String(),
 		"delay", d.Delay.String(), "reason", d.Reason, "policy", r.DecidedBy())
@@ -630,16 +679,16 @@ func (l *life) exited(ctx context.Context, werr error, self state.Proc) int {
 	return code
 }
 
-// finishLife records the verdict for finish and closes the ledger: a
-// clean exit path. gateway.pid is the gateway's: never touched here.
+// finishLife closes the ledger with the verdict for finish (and the
+// restart delay the next life serves): a clean exit path. It also hands
+// the verdict to the slot's finish script, when run was given a file for
+// it. gateway.pid is the gateway's: never touched here.
 func (l *life) finishLife(r policy.Result, k hostabi.Kind, code int) {
 	now := l.o.now()
 	v := lifecycle.Verdict(l.ledger.Supervisor, k, r.Decision, r.DecidedBy(), code, now)
-	if err := state.WriteVerdict(l.o.Paths.Verdict, v); err != nil {
-		l.o.Logger.Error("runner: verdict", "err", err)
-	}
-	_ = os.Remove(l.o.Paths.Phase)
-	if err := state.EndLife(l.o.Paths.Ledger, l.ledger, code, r.Decision.Reason, now); err != nil {
+	l.o.handOver(v)
+	_ = volume.Remove(l.o.Paths.Phase)
+	if err := state.FinishLife(l.o.Paths.Ledger, l.ledger, v, lifecycle.RestartNotBefore(v), l.ledgerOut); err != nil {
 		l.o.Logger.Error("runner: ledger", "err", err)
 	}
 }

@@ -481,13 +481,17 @@ func TestNamedProfileArgs(t *testing.T) {
 func TestRestartDelayDeferredToNextRun(t *testing.T) {
 	e := newEnv(t, profile.Root, nil, "")
 	now := time.Now()
-	require.NoError(t, state.WriteVerdict(e.p.Verdict, state.Verdict{RunExit: 3, Kind: hostabi.KindExit, Action: hostabi.ActionRestart,
-		DelayMS: 30_000, Reason: "backoff", WrittenAt: now}))
-	assert.Equal(t, 0, e.finish(3, 0))
+	// What run leaves after an exit decision to restart in 30 s: its
+	// verdict, and the delay the next life serves.
+	v := state.Verdict{RunExit: 3, Kind: hostabi.KindExit, Action: hostabi.ActionRestart, DelayMS: 30_000, Reason: "backoff", WrittenAt: now}
+	l0, err := state.BeginLife(e.p.Ledger, state.Proc{Pid: 1, StartTime: 1}, now.Add(-time.Minute))
+	require.NoError(t, err)
+	require.NoError(t, state.FinishLife(e.p.Ledger, l0, v, lifecycle.RestartNotBefore(v), nil))
+	assert.Equal(t, 0, e.finish(3, 0), "finish restarts at once; it never sleeps")
 	l, ok, err := state.ReadLedger(e.p.Ledger)
 	require.NoError(t, err)
 	require.True(t, ok)
-	assert.True(t, l.RestartNotBefore.After(now.Add(20*time.Second)), "a delay beyond s6's finish timeout is recorded: %v", l.RestartNotBefore)
+	assert.True(t, l.RestartNotBefore.After(now.Add(20*time.Second)), "the delay is recorded for the next life: %v", l.RestartNotBefore)
 
 	s := e.start() // waits out the delay; a stop during it is still decided
 	require.Eventually(t, func() bool { return strings.Contains(s.stderr.String(), "waiting out the restart delay") }, 10*time.Second, 10*time.Millisecond)
@@ -498,16 +502,16 @@ func TestRestartDelayDeferredToNextRun(t *testing.T) {
 }
 
 func TestHistoryFeedsPolicy(t *testing.T) {
-	// The verdict file is JSON a human can read.
+	// The verdict, in the ledger, is JSON a human can read.
 	e := newEnv(t, profile.Root, []string{"-crash-after", "100ms", "-crash-code", "4"}, "")
 	s := e.start()
 	s.wait(t)
-	b, err := os.ReadFile(e.p.Verdict)
+	b, err := os.ReadFile(e.p.Ledger)
 	require.NoError(t, err)
-	var v map[string]any
-	require.NoError(t, json.Unmarshal(b, &v))
-	assert.Equal(t, "restart", v["action"])
-	assert.Equal(t, float64(4), v["run_exit"])
+	var l struct{ Verdict map[string]any }
+	require.NoError(t, json.Unmarshal(b, &l))
+	assert.Equal(t, "restart", l.Verdict["action"])
+	assert.Equal(t, float64(4), l.Verdict["run_exit"])
 }
 
 // gone reports whether pid has ended (a zombie not yet reaped by whoever
@@ -677,4 +681,45 @@ func TestStopSurvivesADeadLogger(t *testing.T) {
 	assert.Equal(t, "running", f.GatewayState)
 	assert.Equal(t, hostabi.TriggerSignal.String(), f.Trigger)
 	assert.Equal(t, hostabi.PriorExitClean, lifecycle.PriorExit(state.ReadFacts(e.p)), "the stop reached its clean exit path")
+}
+
+// run decided its stop, made it durable, then died before its clean exit
+// path (stage 3's SIGKILL): finish follows the decision on disk and never
+// overwrites it with an exit decision.
+func TestFinishFollowsAStopOnDisk(t *testing.T) {
+	e := newEnv(t, profile.Root, nil, "")
+	now := time.Now()
+	l, err := state.BeginLife(e.p.Ledger, state.Proc{Pid: 1, StartTime: 1}, now.Add(-time.Minute))
+	require.NoError(t, err)
+	l.Stopping = &state.Stopping{Trigger: "operator", At: now.Add(-time.Second)} // what run notes after deciding
+	require.NoError(t, state.WriteLedgerVia(nil, e.p.Ledger, l))
+	code := 0
+	_, err = state.Set(e.p.State, state.Change{Gateway: hostabi.StateStopped, Desired: hostabi.StateStopped, ExitCode: &code,
+		Reason: "operator stop", Policy: "default@12345678", Trigger: hostabi.TriggerOperator.String()}, now.Add(-time.Second))
+	require.NoError(t, err)
+	assert.Equal(t, 125, e.finish(256, 9), "the operator's stop keeps the slot down")
+	f := e.state()
+	assert.Equal(t, "stopped", f.GatewayState)
+	assert.Equal(t, "operator", f.Trigger, "not overwritten by an exit decision")
+	h := e.history()
+	require.Len(t, h, 1)
+	assert.Equal(t, hostabi.TriggerOperator, h[0].Trigger)
+}
+
+// run killed by a stop signal it could not yet handle (its first
+// milliseconds): finish decides the stop, never an exit.
+func TestFinishDecidesAStopThatKilledRun(t *testing.T) {
+	e := newEnv(t, profile.Root, nil, "")
+	now := time.Now()
+	_, err := state.BeginLife(e.p.Ledger, state.Proc{Pid: 1, StartTime: 1}, now.Add(-time.Second))
+	require.NoError(t, err)
+	_, err = state.Set(e.p.State, state.Change{Gateway: hostabi.StateRunning, Desired: hostabi.StateRunning}, now.Add(-time.Hour))
+	require.NoError(t, err)
+	assert.Equal(t, 0, e.finish(256, 15), "a plain SIGTERM: restart if wanted up")
+	f := e.state()
+	assert.Equal(t, "running", f.GatewayState)
+	assert.Equal(t, "signal", f.Trigger, "a container stop, not an exit")
+	h := e.history()
+	require.Len(t, h, 1)
+	assert.Equal(t, hostabi.TriggerSignal, h[0].Trigger)
 }

@@ -88,9 +88,14 @@ func Gateway(c config.Config, p profile.Paths, global Args, owner *s6.Owner, dow
 	if err := checkLogPath(c.Home, p.Logs); err != nil {
 		return s6.Slot{}, err
 	}
+	scandir, err := filepath.Abs(c.Scandir)
+	if err != nil {
+		return s6.Slot{}, fmt.Errorf("slot: %w", err)
+	}
+	verdict := filepath.Join(scandir, Name(p.Name), s6.VerdictFile)
 	return s6.Slot{
 		Name:           Name(p.Name),
-		Run:            global.with("run", "-p", p.Name, "--notify-fd", strconv.Itoa(NotifyFD)),
+		Run:            global.with("run", "-p", p.Name, "--notify-fd", strconv.Itoa(NotifyFD), "--verdict", verdict),
 		Finish:         global.with("finish", "-p", p.Name),
 		User:           c.Gateway.User,
 		NotificationFD: NotifyFD,
@@ -98,6 +103,7 @@ func Gateway(c config.Config, p profile.Paths, global Args, owner *s6.Owner, dow
 		Down:           down,
 		TimeoutKill:    c.Gateway.StopGrace.D() + StopMargin,
 		Owner:          owner,
+		Verdict:        true,
 	}, nil
 }
 
@@ -236,7 +242,17 @@ func LookupOwner(name string) (*s6.Owner, error) {
 	if err1 != nil || err2 != nil {
 		return nil, fmt.Errorf("gateway.user %q has a non-numeric uid %q or gid %q", name, u.Uid, u.Gid)
 	}
-	return &s6.Owner{UID: uid, GID: gid}, nil
+	o := &s6.Owner{UID: uid, GID: gid}
+	ids, err := u.GroupIds() // the user's groups, as s6-setuidgid would set them
+	if err != nil {
+		ids = []string{u.Gid}
+	}
+	for _, id := range ids {
+		if g, err := strconv.Atoi(id); err == nil {
+			o.Groups = append(o.Groups, g)
+		}
+	}
+	return o, nil
 }
 
 // Owners remembers user lookups (for one boot). Safe for concurrent use.

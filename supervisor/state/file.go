@@ -68,16 +68,6 @@ func WriteAtomic(path string, data []byte, perm os.FileMode) error {
 	return writeAtomic(path, data, perm, true)
 }
 
-// writeAtomicLazy is WriteAtomic without the two fsyncs: readers and a
-// killed process still see the old content or the new, never a mix, but a
-// kernel crash or power loss may leave the old content. For the records
-// written after the decided state is durable (history, ledger end,
-// verdict), so that 20 gateways stopping at once do not queue their
-// decisive writes behind each other's bookkeeping in the disk's journal.
-func writeAtomicLazy(path string, data []byte, perm os.FileMode) error {
-	return writeAtomic(path, data, perm, false)
-}
-
 func writeAtomic(path string, data []byte, perm os.FileMode, durable bool) error {
 	if fi, err := volume.Lstat(path); err == nil && fi.IsDir() {
 		return fmt.Errorf("state: write %s: %w: is a directory", path, ErrNotRegular)

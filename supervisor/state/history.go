@@ -59,7 +59,11 @@ func ReadHistory(path string) ([]hostabi.ExitRecord, error) {
 
 // AppendHistory adds r to the exit history at path under its lock, keeping
 // the last MaxHistory records. An unreadable history is replaced.
-func AppendHistory(path string, r hostabi.ExitRecord) error {
+func AppendHistory(path string, r hostabi.ExitRecord) error { return AppendHistoryVia(nil, path, r) }
+
+// AppendHistoryVia is AppendHistory, writing through via when given (see
+// Prepared).
+func AppendHistoryVia(via *Prepared, path string, r hostabi.ExitRecord) error {
 	if err := ensureDir(path); err != nil {
 		return err
 	}
@@ -82,7 +86,7 @@ func AppendHistory(path string, r hostabi.ExitRecord) error {
 	if err != nil {
 		return fmt.Errorf("state: encode history: %w", err)
 	}
-	return writeAtomicLazy(path, append(data, '\n'), 0o644)
+	return replaceVia(via, path, append(data, '\n'), false)
 }
 
 func dirOf(path string) string { return filepath.Dir(path) }

@@ -2,8 +2,6 @@ package state
 
 import (
 	"bytes"
-	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -29,12 +27,13 @@ import (
 // finds changed on disk (the spare or the lock file removed or replaced),
 // it does the ordinary way, as Set does.
 type Keeper struct {
-	path      string
-	timeout   time.Duration // how long an update waits for the lock; 0 = LockTimeout
-	dir       *os.File
-	lock      *os.File
-	spare     *os.File
-	spareName string
+	path    string
+	timeout time.Duration // how long an update waits for the lock; 0 = LockTimeout
+	lock    *os.File
+	// out holds the directory and two spares: a stop may write twice
+	// (the decision before forwarding, the record once the gateway is
+	// gone), and neither should create a file.
+	out *Prepared
 
 	// last is what the Keeper's last update made durable through its
 	// spare: the bytes, the file's identity and the two states in it.
@@ -46,45 +45,48 @@ type Keeper struct {
 	}
 }
 
+// keeperSpares is how many temporary files a Keeper keeps ready.
+const keeperSpares = 2
+
 // NewKeeper prepares durable updates of the state file at path. It removes
 // temporary files of this state file left by writers that are no longer
 // running (a supervisor SIGKILLed with its spare ready).
 func NewKeeper(path string) *Keeper {
 	k := &Keeper{path: path}
 	k.removeOrphans()
+	k.out = Prepare(path, keeperSpares)
 	k.Prepare()
 	return k
 }
 
-// Prepare opens what the next update needs and is missing. It is cheap when
-// nothing is missing; failures are left for the update to meet and report.
+// Prepare opens what the next updates need and is missing. It is cheap
+// when nothing is missing; failures are left for the update to meet and
+// report.
 func (k *Keeper) Prepare() {
-	if k.dir == nil {
-		if d, err := volume.OpenDir(filepath.Dir(k.path)); err == nil {
-			k.dir = d
-		}
-	}
 	if k.lock == nil {
 		if f, err := openLock(k.path + ".lock"); err == nil {
 			k.lock = f
 		}
 	}
-	if k.spare == nil {
-		if f, name, err := createTemp(k.path, 0o644); err == nil {
-			k.spare, k.spareName = f, name
-		}
-	}
+	k.out.Refill()
 }
 
-// Set applies c to the state file at time now, like Set.
+// Set applies c to the state file at time now, like Set: durably.
 func (k *Keeper) Set(c Change, now time.Time) (File, error) {
-	return k.apply(func(f *File) error { return c.Apply(f, now) })
+	return k.apply(func(f *File) error { return c.Apply(f, now) }, true)
+}
+
+// SetLazy is Set without the fsyncs: atomic (a reader or a SIGKILL sees
+// the old file or the new), but a power cut may keep the old one. For a
+// record written once the decided states are already durable.
+func (k *Keeper) SetLazy(c Change, now time.Time) (File, error) {
+	return k.apply(func(f *File) error { return c.Apply(f, now) }, false)
 }
 
 // apply is Update through the Keeper.
-func (k *Keeper) apply(fn func(*File) error) (File, error) {
-	k.last.ok = false // a write through the spare sets it again
-	f, err := update(k.path, k.acquire, k.write, fn)
+func (k *Keeper) apply(fn func(*File) error, durable bool) (File, error) {
+	k.last.ok = false // a durable write through the spare sets it again
+	f, err := update(k.path, k.acquire, func(data []byte) error { return k.write(data, durable) }, fn)
 	if err == nil {
 		k.last.gateway, k.last.desire = f.Gateway(), f.Desired()
 	}
@@ -116,22 +118,12 @@ func (k *Keeper) Holds(gw, desired hostabi.State) bool {
 	return err == nil && bytes.Equal(data, k.last.data)
 }
 
-// Close releases what the Keeper holds and removes an unused spare.
+// Close releases what the Keeper holds and removes its unused spares.
 func (k *Keeper) Close() {
-	if k.spare != nil {
-		if sameFile(k.spare, k.spareName) {
-			_ = removeLazy(k.spareName)
-		}
-		k.spare.Close()
-		k.spare = nil
-	}
+	k.out.Close()
 	if k.lock != nil {
 		k.lock.Close()
 		k.lock = nil
-	}
-	if k.dir != nil {
-		k.dir.Close()
-		k.dir = nil
 	}
 }
 
@@ -159,36 +151,12 @@ func (k *Keeper) acquire() (*Lock, error) {
 	return &Lock{f: k.lock, held: true}, nil
 }
 
-// write replaces the state file with data through the spare, or through a
-// new temporary file when there is no usable spare. Either way it is
-// writeAtomic's sequence; the spare is used once.
-func (k *Keeper) write(data []byte) error {
-	sp, name := k.spare, k.spareName
-	k.spare, k.spareName = nil, ""
-	if sp == nil || k.dir == nil || !sameFile(sp, name) {
-		if sp != nil {
-			if k.dir == nil && sameFile(sp, name) {
-				_ = removeLazy(name) // ours, but unusable without the directory
-			}
-			sp.Close()
-		}
-		return WriteAtomic(k.path, data, 0o644)
-	}
-	if fi, err := volume.Lstat(k.path); err == nil && fi.IsDir() {
-		sp.Close()
-		_ = removeLazy(name)
-		return fmt.Errorf("state: write %s: %w: is a directory", k.path, ErrNotRegular)
-	}
-	var st syscall.Stat_t
-	identified := syscall.Fstat(int(sp.Fd()), &st) == nil
-	err := commitTemp(sp, name, k.path, data, func() error {
-		if err := k.dir.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
-			return fmt.Errorf("state: sync %s: %w", filepath.Dir(k.path), err)
-		}
-		return nil
-	})
-	if err == nil && identified {
-		k.last.ok, k.last.data, k.last.dev, k.last.ino = true, append(k.last.data[:0], data...), uint64(st.Dev), st.Ino
+// write replaces the state file with data through a spare (or the
+// ordinary way when none is usable), and remembers a durable write.
+func (k *Keeper) write(data []byte, durable bool) error {
+	dev, ino, identified, err := k.out.Replace(data, durable)
+	if err == nil && identified && durable {
+		k.last.ok, k.last.data, k.last.dev, k.last.ino = true, append(k.last.data[:0], data...), dev, ino
 	}
 	return err
 }

@@ -34,10 +34,33 @@ type Ledger struct {
 	ExitedAt   time.Time `json:"exited_at,omitzero"`
 	ExitCode   *int      `json:"exit_code,omitempty"` // the exit code "supervisor run" left with
 	Reason     string    `json:"reason,omitempty"`
-	// RestartNotBefore is a restart delay "supervisor finish" could not
-	// apply within s6's finish timeout: the next "supervisor run" waits until
-	// then before starting the gateway.
+	// RestartNotBefore is the restart delay the exit decision asked for:
+	// the next "supervisor run" waits until then before starting the
+	// gateway (s6 restarts run at once).
 	RestartNotBefore time.Time `json:"restart_not_before,omitzero"`
+	// Stopping records that this life's run decided a stop and made it
+	// durable: a finish after a run that died before its verdict follows
+	// that decision instead of deciding an exit.
+	Stopping *Stopping `json:"stopping,omitempty"`
+	// Verdict is what "supervisor run" decided at the end of the life,
+	// for "supervisor finish" (see LedgerVerdict).
+	Verdict *Verdict `json:"verdict,omitempty"`
+}
+
+// Stopping is a stop decided during a life: its trigger and when.
+type Stopping struct {
+	Trigger string    `json:"trigger"`
+	At      time.Time `json:"at"`
+}
+
+// WriteLedgerVia replaces the ledger at path with l, atomically but not
+// durably, through via when given.
+func WriteLedgerVia(via *Prepared, path string, l Ledger) error {
+	data, err := json.Marshal(l)
+	if err != nil {
+		return fmt.Errorf("state: encode ledger: %w", err)
+	}
+	return replaceVia(via, path, append(data, '\n'), false)
 }
 
 // MarshalJSON flattens the process identities.
@@ -208,13 +231,64 @@ func BeginLife(path string, supervisor Proc, now time.Time) (Ledger, error) {
 }
 
 // EndLife records a clean exit path: phase=exited with the exit code and
-// reason. Atomic but not fsynced: it is written after the decided state is
+// reason (and no verdict). See FinishLife.
+func EndLife(path string, l Ledger, code int, reason string, now time.Time) error {
+	return FinishLife(path, l, Verdict{RunExit: code, Reason: reason, WrittenAt: now}, time.Time{}, nil)
+}
+
+// FinishLife records a clean exit path: phase=exited, with run's exit
+// code, reason and verdict v (for finish), and the restart delay asked for
+// (restartNotBefore; zero: none), through via when given (see Prepared).
+// Atomic but not fsynced: it is written after the decided state is
 // durable; lost to a power cut, the ledger still says running and the next
 // boot reads prior_exit=unclean, which a power cut is.
-func EndLife(path string, l Ledger, code int, reason string, now time.Time) error {
-	l.Phase, l.ExitedAt, l.ExitCode, l.Reason = PhaseExited, now, &code, reason
-	l.RestartNotBefore = time.Time{}
-	return writeLedger(path, l, false)
+func FinishLife(path string, l Ledger, v Verdict, restartNotBefore time.Time, via *Prepared) error {
+	code := v.RunExit
+	l.Phase, l.ExitedAt, l.ExitCode, l.Reason = PhaseExited, v.WrittenAt, &code, v.Reason
+	l.RestartNotBefore = restartNotBefore
+	if v.Kind != 0 {
+		l.Verdict = &v
+	}
+	if err := ensureDir(path); err != nil {
+		return err
+	}
+	data, err := json.Marshal(l)
+	if err != nil {
+		return fmt.Errorf("state: encode ledger: %w", err)
+	}
+	return replaceVia(via, path, append(data, '\n'), false)
+}
+
+// LedgerVerdict is the verdict the life recorded in the ledger at path
+// left for "supervisor finish", when that life ended with exitCode and
+// signal (as s6 passes them to finish) moments before now; ok is false
+// otherwise (run died before it could decide, or the ledger is another
+// life's).
+func LedgerVerdict(path string, exitCode, signal int, now time.Time) (Verdict, bool) {
+	l, ok, _ := ReadLedger(path)
+	if !ok || l.Verdict == nil || !l.Verdict.Matches(exitCode, signal, now) {
+		return Verdict{}, false
+	}
+	return *l.Verdict, true
+}
+
+// AttachVerdict records verdict v in the ledger at path and keeps the rest
+// as it is: for a run that refused to start a life (its phase stays what
+// the previous life left, for boot's prior_exit).
+func AttachVerdict(path string, v Verdict) error {
+	l, ok, _ := ReadLedger(path)
+	if !ok {
+		l = Ledger{Phase: PhaseExited}
+	}
+	l.Verdict = &v
+	if err := ensureDir(path); err != nil {
+		return err
+	}
+	data, err := json.Marshal(l)
+	if err != nil {
+		return fmt.Errorf("state: encode ledger: %w", err)
+	}
+	return writeAtomic(path, append(data, '\n'), 0o644, false)
 }
 
 // DeferRestart records, in the ledger at path, that the next gateway start

@@ -304,8 +304,9 @@ type Change struct {
 	Reason   string
 	Policy   string
 	Trigger  string
-	// Undecided clears policy and exit_code: no policy decided this
-	// change, and no exit of "supervisor run" goes with it.
+	// Undecided clears policy, exit_code and trigger: no policy decided
+	// this change, and no exit or stop of "supervisor run" goes with it
+	// (Trigger, when set, is written after the clearing).
 	Undecided bool
 }
 
@@ -325,7 +326,7 @@ func (c Change) Apply(f *File, now time.Time) error {
 		f.DesiredState, f.desiredSet, f.desiredJSON = c.Desired.String(), true, false
 	}
 	if c.Undecided {
-		f.Policy, f.ExitCode = "", nil
+		f.Policy, f.ExitCode, f.Trigger = "", nil, ""
 	}
 	if c.ExitCode != nil {
 		v := *c.ExitCode

@@ -2,16 +2,14 @@ package state
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
-	"os"
 	"time"
 
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
 )
 
 // Verdict is what "supervisor run" decided at the end of a gateway life,
-// handed to "supervisor finish" in state/gateway.verdict.json.
+// handed to "supervisor finish" in the supervisor's ledger (and, for the
+// slot's finish script, in its verdict file).
 type Verdict struct {
 	Supervisor Proc           `json:"-"`
 	RunExit    int            `json:"run_exit"` // the exit code "supervisor run" leaves with
@@ -60,40 +58,4 @@ func (v *Verdict) UnmarshalJSON(b []byte) error {
 	*v = Verdict(x.plain)
 	v.Supervisor = Proc{x.SupervisorPid, x.SupervisorStartTime}
 	return nil
-}
-
-// WriteVerdict records v at path, atomically (not durably: it only serves
-// the finish that follows at once).
-func WriteVerdict(path string, v Verdict) error {
-	if err := ensureDir(path); err != nil {
-		return err
-	}
-	data, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("state: encode verdict: %w", err)
-	}
-	return writeAtomicLazy(path, append(data, '\n'), 0o644)
-}
-
-// TakeVerdict reads the verdict at path and removes it (a verdict serves one
-// finish). A missing file is (Verdict{}, false, nil); an unreadable one is
-// removed too and reported.
-func TakeVerdict(path string) (Verdict, bool, error) {
-	data, err := readFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return Verdict{}, false, nil
-	}
-	var v Verdict
-	if err == nil {
-		if uerr := json.Unmarshal(trimBOM(data), &v); uerr != nil {
-			err = fmt.Errorf("state: %s: %w: %w", path, ErrUnreadable, uerr)
-		}
-	}
-	if rerr := removeLazy(path); rerr != nil {
-		err = errors.Join(err, rerr)
-	}
-	if err != nil {
-		return Verdict{}, false, err
-	}
-	return v, true, nil
 }

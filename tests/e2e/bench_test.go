@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,7 +21,7 @@ import (
 // iterations; run with -count for a distribution).
 func BenchmarkContainerStop20(b *testing.B) {
 	const n = 20
-	var total time.Duration
+	var total, step time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		require.NoError(b, container.HermesUser())
@@ -47,6 +48,9 @@ func BenchmarkContainerStop20(b *testing.B) {
 		b.StopTimer()
 		require.False(b, st.Killed, "PID 1 had to be killed")
 		total += st.After
+		if d, ok := stopStep(c.Console); ok {
+			step += d
+		}
 		for _, name := range names {
 			m, err := c.State(name)
 			require.NoError(b, err)
@@ -55,6 +59,26 @@ func BenchmarkContainerStop20(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "stop-ms")
+	b.ReportMetric(float64(step.Microseconds())/1000/float64(b.N), "stop-step-ms")
+}
+
+// stopStep reads, from init's console, how long the last stop step took
+// (every gateway slot down through its supervisor, before kill(-1)).
+func stopStep(console string) (time.Duration, bool) {
+	b, err := os.ReadFile(console)
+	if err != nil {
+		return 0, false
+	}
+	i := strings.LastIndex(string(b), "gateway slots down in ")
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(string(b[i+len("gateway slots down in "):]))
+	if len(f) == 0 {
+		return 0, false
+	}
+	d, err := time.ParseDuration(f[0])
+	return d, err == nil
 }
 
 // BenchmarkContainerStop20Floor is the reference for
