@@ -77,6 +77,24 @@
 //	decisions=boot,shutdown,exit
 //	                        required: the decisions the module makes; the host
 //	                        uses its fallback for the others
+//	params=multiplex_profiles:bool:false,window:duration:10m
+//	                        optional: every parameter the module reads, as
+//	                        key:type:default entries separated by commas
+//
+// params declares the module's parameters: key is the dotted key in
+// [policy.params] (1 to 128 of [A-Za-z0-9_.-]); type is bool, int, float,
+// string or duration (a string parameter holding a Go duration such as
+// "10m" or "90s"); default is the value the module uses when the key is
+// absent or has another type, written as TOML would without quotes (true,
+// 5, 1.5, running, 10m; empty for the empty string; no comma or newline).
+// "params=" with nothing after it declares that the module reads none. A
+// module without the key (one written before it existed) is valid: the host
+// then cannot tell which parameters it reads. "supervisor config check"
+// warns about a configured parameter a module that declares its parameters
+// does not declare, or that is not of the declared type; "supervisor policy
+// inspect" lists them. A malformed params value refuses the module, as any
+// malformed metadata does. Parameters the host sets itself (bootstrap_state)
+// are declared like any other when the module reads them.
 //
 // Other keys are kept and shown by "supervisor policy inspect". At most 4 KiB.
 //

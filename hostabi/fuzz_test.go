@@ -72,10 +72,12 @@ func FuzzDecodeDecision(f *testing.F) {
 }
 
 // FuzzParseMetadata: parsing never panics; accepted metadata renders to
-// text that parses to the same name, version and decisions.
+// text that parses to the same name, version, decisions and parameters.
 func FuzzParseMetadata(f *testing.F) {
 	f.Add([]byte("name=default\nversion=1.0.0\ndecisions=boot,shutdown,exit\n"))
 	f.Add([]byte("# c\nname=x\nversion=2\ndecisions=exit\nauthor=me\n"))
+	f.Add([]byte("name=x\nversion=2\ndecisions=exit\nparams=multiplex_profiles:bool:false, window:duration:10m,s:string: a b ,n:int:-3,f:float:1e3\n"))
+	f.Add([]byte("name=x\nversion=2\ndecisions=exit\nparams=\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := hostabi.ParseMetadata(b)
 		if err != nil {
@@ -91,6 +93,14 @@ func FuzzParseMetadata(f *testing.F) {
 		for i := range m.Decisions {
 			if back.Decisions[i] != m.Decisions[i] {
 				t.Fatalf("round trip: %+v -> %+v", m, back)
+			}
+		}
+		if back.DeclaresParams != m.DeclaresParams || len(back.Params) != len(m.Params) {
+			t.Fatalf("round trip: %+v -> %+v", m, back)
+		}
+		for i := range m.Params {
+			if back.Params[i] != m.Params[i] {
+				t.Fatalf("round trip: %+v -> %+v", m.Params[i], back.Params[i])
 			}
 		}
 	})

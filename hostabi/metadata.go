@@ -11,7 +11,12 @@ type Metadata struct {
 	Name      string
 	Version   string
 	Decisions []Kind
-	Extra     map[string]string // other keys, as written
+	// DeclaresParams: the metadata has a params key, so Params is every
+	// parameter the module reads (none when empty). A module without one
+	// (written before the key existed) reads parameters it does not name.
+	DeclaresParams bool
+	Params         []ParamSpec
+	Extra          map[string]string // other keys, as written
 }
 
 // Supports reports whether the module makes decisions of kind k.
@@ -35,6 +40,16 @@ func (m *Metadata) Text() string {
 		b.WriteString(k.String())
 	}
 	b.WriteByte('\n')
+	if m.DeclaresParams {
+		b.WriteString("params=")
+		for i, p := range m.Params {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(p.String())
+		}
+		b.WriteByte('\n')
+	}
 	return b.String()
 }
 
@@ -95,6 +110,12 @@ func ParseMetadata(b []byte) (Metadata, error) {
 					m.Decisions = append(m.Decisions, kind)
 				}
 			}
+		case "params":
+			specs, err := parseParamSpecs(v)
+			if err != nil {
+				return m, malformed("metadata params: %v", err)
+			}
+			m.DeclaresParams, m.Params = true, specs
 		default:
 			if m.Extra == nil {
 				m.Extra = map[string]string{}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"time"
 )
 
 // ParamType is the type of one policy parameter.
@@ -66,6 +67,25 @@ func (ps Params) Bool(key string, def bool) bool {
 func (ps Params) Int(key string, def int64) int64 {
 	if p, ok := ps.Lookup(key); ok && p.Type == ParamInt {
 		return p.Int
+	}
+	return def
+}
+
+// Float returns the float parameter key, or def when it is absent or not a float.
+func (ps Params) Float(key string, def float64) float64 {
+	if p, ok := ps.Lookup(key); ok && p.Type == ParamFloat {
+		return p.Float
+	}
+	return def
+}
+
+// Duration returns the parameter key read as a Go duration string ("10m",
+// "90s"), or def when it is absent, not a string, or not a duration.
+func (ps Params) Duration(key string, def time.Duration) time.Duration {
+	if p, ok := ps.Lookup(key); ok && p.Type == ParamString {
+		if d, err := time.ParseDuration(p.Str); err == nil {
+			return d
+		}
 	}
 	return def
 }

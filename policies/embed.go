@@ -4,10 +4,10 @@
 // sdk/assemblyscript (the AssemblyScript SDK). Each policy keeps its fixture
 // scenarios in a fixtures/ directory beside it.
 //
-// This package embeds the built default module and its fixtures; it imports
-// nothing but the standard library. The Go example policies are separate
-// main packages built to WebAssembly (policy/build), never linked into the
-// supervisor.
+// This package embeds the built default module, its fixtures and the
+// AssemblyScript kit of the scaffold; it imports nothing but the standard
+// library. The Go example policies are separate main packages built to
+// WebAssembly (policy/build), never linked into the supervisor.
 package policies
 
 import "embed"
@@ -24,3 +24,10 @@ var Default []byte
 //
 //go:embed default/fixtures/*.toml
 var DefaultFixtures embed.FS
+
+// AssemblyScriptKit is what "supervisor policy new --lang assemblyscript"
+// copies into a new policy: the SDK (sdk/assemblyscript/index.ts) and the
+// lock file pinning the compiler (package-lock.json).
+//
+//go:embed sdk/assemblyscript/index.ts package-lock.json
+var AssemblyScriptKit embed.FS

@@ -141,6 +141,7 @@ type module struct {
 	mod    api.Module
 	alloc  api.Function
 	decide api.Function
+	meta   hostabi.Metadata
 	// the input buffer from hermes_alloc, kept for the instance's life
 	inPtr, inCap uint32
 }
@@ -161,9 +162,9 @@ func instantiate(t testing.TB, wasm []byte) *module {
 	require.NoError(t, err)
 	text, ok := mod.Memory().Read(uint32(meta[0]>>32), uint32(meta[0]))
 	require.True(t, ok)
-	_, err = hostabi.ParseMetadata(text)
+	md, err := hostabi.ParseMetadata(text)
 	require.NoError(t, err, "metadata %q", text)
-	return &module{mod: mod, alloc: mod.ExportedFunction(hostabi.ExportAlloc), decide: mod.ExportedFunction(hostabi.ExportDecide)}
+	return &module{mod: mod, alloc: mod.ExportedFunction(hostabi.ExportAlloc), decide: mod.ExportedFunction(hostabi.ExportDecide), meta: md}
 }
 
 func (m *module) call(in *hostabi.Input) (hostabi.Decision, error) {
@@ -257,25 +258,60 @@ func TestFixtures(t *testing.T) {
 	assert.Equal(t, 4, files, "fixture files found")
 }
 
-// TestScaffoldFixturesPass checks that a new policy from Scaffold passes its
-// own fixtures as written.
+// TestShippedModulesDeclareParams holds each shipped module to the
+// parameters it reads, as its metadata declares them.
+func TestShippedModulesDeclareParams(t *testing.T) {
+	t.Parallel()
+	crashloop := filepath.Join(t.TempDir(), "crashloop.wasm")
+	require.NoError(t, build.Build(context.Background(), "examples/crashloop", crashloop))
+	defaults := []hostabi.ParamSpec{{Key: fallback.ParamMultiplex, Type: "bool", Default: "false"}, {Key: "bootstrap_state", Type: "string", Default: ""}}
+	for path, want := range map[string][]hostabi.ParamSpec{
+		"default/default.wasm":        defaults,
+		"examples/always/always.wasm": {},
+		crashloop:                     append([]hostabi.ParamSpec{{Key: "window", Type: "duration", Default: "10m"}, {Key: "max_crashes", Type: "int", Default: "5"}}, defaults...),
+	} {
+		wasm, err := os.ReadFile(path)
+		require.NoError(t, err)
+		m := instantiate(t, wasm)
+		assert.True(t, m.meta.DeclaresParams, path)
+		assert.Equal(t, want, m.meta.Params, path)
+	}
+}
+
+// TestScaffoldFixturesPass checks that a new policy from either scaffold
+// passes its own fixtures as written.
 func TestScaffoldFixturesPass(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "mine")
-	require.NoError(t, build.Scaffold(dir))
-	out := filepath.Join(t.TempDir(), "mine.wasm")
-	require.NoError(t, build.Build(context.Background(), dir, out))
-	wasm, err := os.ReadFile(out)
+	requireCompiler(t)
+	base := t.TempDir()
+	modules, err := filepath.Abs("node_modules")
 	require.NoError(t, err)
-	m := instantiate(t, wasm)
-	f := loadFixtures(t, filepath.Join(dir, "fixtures", "policy.toml"))
-	require.Equal(t, "..", f.Policy)
-	for i, s := range f.Scenario {
-		in, err := f.input(i)
-		require.NoError(t, err, s.Name)
-		d, err := m.call(&in)
-		require.NoError(t, err, s.Name)
-		assert.Empty(t, s.Expect.mismatches(d), s.Name)
+	require.NoError(t, os.Symlink(modules, filepath.Join(base, "node_modules")))
+	for lang, scaffold := range map[string]func(string) error{
+		"go":             build.Scaffold,
+		"assemblyscript": func(dir string) error { return build.ScaffoldAssemblyScript(dir, AssemblyScriptKit) },
+	} {
+		t.Run(lang, func(t *testing.T) {
+			t.Parallel()
+			dir := filepath.Join(base, lang, "mine")
+			require.NoError(t, scaffold(dir))
+			out := filepath.Join(t.TempDir(), "mine.wasm")
+			require.NoError(t, build.Build(context.Background(), dir, out))
+			wasm, err := os.ReadFile(out)
+			require.NoError(t, err)
+			m := instantiate(t, wasm)
+			assert.Equal(t, "mine", m.meta.Name)
+			assert.Equal(t, []hostabi.ParamSpec{{Key: fallback.ParamMultiplex, Type: "bool", Default: "false"}}, m.meta.Params)
+			f := loadFixtures(t, filepath.Join(dir, "fixtures", "policy.toml"))
+			require.Equal(t, "..", f.Policy)
+			for i, s := range f.Scenario {
+				in, err := f.input(i)
+				require.NoError(t, err, s.Name)
+				d, err := m.call(&in)
+				require.NoError(t, err, s.Name)
+				assert.Empty(t, s.Expect.mismatches(d), s.Name)
+			}
+		})
 	}
 }
 

@@ -2,6 +2,7 @@ package policies
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -49,6 +50,38 @@ func TestAssemblyScriptModulesReproducible(t *testing.T) {
 		require.NoError(t, err)
 		assert.True(t, bytes.Equal(want, got),
 			"%s differs from what its source builds to (%d bytes committed, %d built): run policies/build.sh and commit", committed, len(want), len(got))
+	}
+}
+
+// TestOneSetOfCompilerFlags holds build.sh, "supervisor policy build" and
+// the README to the same asc flags, and the scaffold's pin to the lock's.
+func TestOneSetOfCompilerFlags(t *testing.T) {
+	t.Parallel()
+	sh, err := os.ReadFile("build.sh")
+	require.NoError(t, err)
+	want := strings.Join(build.AssemblyScriptFlags, " ")
+	assert.Contains(t, string(sh), "\nflags=("+want+")\n", "build.sh's flags")
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	assert.True(t, strings.Contains(string(readme), "`"+want+"`"), "policies/README.md does not give the flags `%s`", want)
+	var pinned struct{ DevDependencies map[string]string }
+	readJSON(t, "package.json", &pinned)
+	assert.Equal(t, build.AssemblyScriptVersion, pinned.DevDependencies["assemblyscript"])
+}
+
+// TestPolicyBuildIsBuildSh builds the shipped AssemblyScript policies the
+// way "supervisor policy build" does: the bytes build.sh made.
+func TestPolicyBuildIsBuildSh(t *testing.T) {
+	t.Parallel()
+	requireCompiler(t)
+	for dir, committed := range map[string]string{"default": "default/default.wasm", "examples/always": "examples/always/always.wasm"} {
+		out := filepath.Join(t.TempDir(), "out.wasm")
+		require.NoError(t, build.Build(context.Background(), dir, out))
+		want, err := os.ReadFile(committed)
+		require.NoError(t, err)
+		got, err := os.ReadFile(out)
+		require.NoError(t, err)
+		assert.True(t, bytes.Equal(want, got), "%s: policy build makes %d bytes, build.sh %d", dir, len(got), len(want))
 	}
 }
 

@@ -656,7 +656,7 @@ func (e *Engine) call(ctx context.Context, in *hostabi.Input) (d hostabi.Decisio
 		st[0], st[1], st[2] = uint64(in.Kind), uint64(inst.inPtr), uint64(len(e.buf))
 		what = hostabi.ExportDecide
 		if err = inst.decide.CallWithStack(context.Background(), st); err != nil {
-			err = fmt.Errorf("%s: %w", what, err)
+			err = fmt.Errorf("%s: %w", what, trapError{err})
 		}
 	}
 	if inst.fuel == nil && e.watch.disarm() {
@@ -735,7 +735,7 @@ func (inst *instance) write(st []uint64, b []byte) error {
 		capacity := max(n, minInputBuffer)
 		st[0] = uint64(capacity)
 		if err := inst.alloc.CallWithStack(context.Background(), st); err != nil {
-			return fmt.Errorf("%s: %w", hostabi.ExportAlloc, err)
+			return fmt.Errorf("%s: %w", hostabi.ExportAlloc, trapError{err})
 		}
 		ptr := uint32(st[0])
 		if !inst.mem.Write(ptr, b) {
@@ -767,8 +767,21 @@ func (e *Engine) intern(reason string) string {
 	return reason
 }
 
+// trapError is an error of a call into the module without the wasm stack
+// trace wazero appends on the lines after its message: a log line and an
+// error a user reads are one line.
+type trapError struct{ err error }
+
+func (e trapError) Error() string {
+	s, _, _ := strings.Cut(e.err.Error(), "\n")
+	return s
+}
+
+func (e trapError) Unwrap() error { return e.err }
+
 // callError says what happened when a call into the module failed.
 func callError(ctx context.Context, err error, limit time.Duration) error {
+	err = trapError{err}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return fmt.Errorf("timed out after %s: %w", limit, err)
 	}

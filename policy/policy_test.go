@@ -128,6 +128,7 @@ func TestInstanceReusedThenReplacedAfterFailure(t *testing.T) {
 	res := reason(99)
 	assert.True(t, res.Fallback)
 	assert.Contains(t, res.FallbackReason, "unreachable")
+	assert.NotContains(t, res.FallbackReason, "\n", "one line: no wasm stack trace")
 	assert.True(t, res.Failed)
 	assert.Empty(t, res.Digest, "no module answered")
 	assert.Equal(t, policy.FallbackIdentity, res.DecidedBy(), "the fallback answered in place of a failed module")

@@ -125,7 +125,7 @@ func runBoot(ctx context.Context, opts *bootOptions) (boot.Report, error) {
 // poolOpener opens policies for the boot's configuration check through the
 // boot's own pool, so that each module is compiled once per boot.
 func poolOpener(io *ioStreams, pool *engine.Pool) moduleOpener {
-	return func(ctx context.Context, c config.Config) (string, error) {
+	return func(ctx context.Context, c config.Config) (openedModule, error) {
 		mod := c.Policy.Module
 		if mod == "" {
 			mod = policy.EmbeddedSource
@@ -133,12 +133,12 @@ func poolOpener(io *ioStreams, pool *engine.Pool) moduleOpener {
 		io.Progress("loading policy module %s (compiling it, unless cached)", mod)
 		d, err := pool.For(ctx, c)
 		if err != nil {
-			return "", err
+			return openedModule{}, err
 		}
 		if e, ok := d.(*policy.Engine); ok {
-			return e.Identity(), e.LoadError()
+			return openedModule{Identity: e.Identity(), Metadata: e.Metadata()}, e.LoadError()
 		}
-		return "", nil
+		return openedModule{}, nil
 	}
 }
 
@@ -147,12 +147,19 @@ func logCheck(io *ioStreams, rep configReport) {
 	for _, p := range rep.Problems {
 		fmt.Fprintf(io.ErrOut, "boot: configuration: %s\n", problemLine(p))
 	}
+	for _, p := range rep.Warnings {
+		fmt.Fprintf(io.ErrOut, "boot: configuration: warning: %s\n", problemLine(p))
+	}
 	if n := len(rep.Problems); n > 0 {
 		fmt.Fprintf(io.ErrOut, "boot: configuration: %d problem%s (`supervisor config check` lists them again)\n", n, plural(n))
 		return
 	}
-	fmt.Fprintf(io.ErrOut, "boot: configuration checked: no problem (%d profile%s, %d policy module%s)\n",
-		len(rep.Profiles), plural(len(rep.Profiles)), len(rep.Modules), plural(len(rep.Modules)))
+	warnings := ""
+	if n := len(rep.Warnings); n > 0 {
+		warnings = fmt.Sprintf(", %d warning%s", n, plural(n))
+	}
+	fmt.Fprintf(io.ErrOut, "boot: configuration checked: no problem%s (%d profile%s, %d policy module%s)\n",
+		warnings, len(rep.Profiles), plural(len(rep.Profiles)), len(rep.Modules), plural(len(rep.Modules)))
 }
 
 // bootOutcome is one profile's outcome as --output json prints it.

@@ -7,11 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
 	"github.com/hermes-supervisor/hermes-supervisor/policy"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/engine"
@@ -43,9 +45,14 @@ will use it, and list every problem, not just the first:
     sha256 pin checked, then compiled and its ABI version, exports and
     metadata checked, as the host will when it loads it. A refused module
     means the native fallback makes every decision of its profiles (or,
-    with policy.on_error = "fail", that their gateways do not start).
+    with policy.on_error = "fail", that their gateways do not start);
+  - the [policy.params] each module is given, against the parameters the
+    module declares (name, type, default; "supervisor policy inspect"
+    lists them): a key it does not declare (with the nearest one it does)
+    or a value of another type is a warning: the module ignores it.
 
-Exit status: 0 no problem; 1 a problem was found (each is listed).`,
+Exit status: 0 no problem (warnings do not count); 1 a problem was found
+(each is listed).`,
 		Example: `  supervisor config check
   supervisor --config /etc/hermes/hermes.toml config check --output json`,
 		Args: noArgs,
@@ -82,17 +89,27 @@ type configReport struct {
 	Profiles []string        `json:"profiles"`
 	Modules  []checkedModule `json:"modules"`
 	Problems []configProblem `json:"problems"`
+	// Warnings are what does no harm but is likely a mistake: a
+	// [policy.params] key the module does not read. They do not change
+	// the exit status.
+	Warnings []configProblem `json:"warnings"`
+}
+
+// openedModule is who a module is: its identity and its metadata.
+type openedModule struct {
+	Identity string
+	Metadata hostabi.Metadata
 }
 
 // moduleOpener opens the policy of configuration c as the supervisor
 // would, and says who it is or why the host refuses it.
-type moduleOpener func(ctx context.Context, c config.Config) (identity string, refused error)
+type moduleOpener func(ctx context.Context, c config.Config) (openedModule, error)
 
 // CheckConfig checks the configuration (see "config check"): hermes.toml,
 // every profile.toml, and each distinct policy setting opened with open.
 func (f *factory) CheckConfig(ctx context.Context, open moduleOpener) configReport {
 	c, ps := config.Check(f.flags.config, config.Overrides{Home: f.flags.home, Scandir: f.flags.scandir})
-	rep := configReport{File: c.File, Profiles: []string{}, Modules: []checkedModule{}, Problems: []configProblem{}}
+	rep := configReport{File: c.File, Profiles: []string{}, Modules: []checkedModule{}, Problems: []configProblem{}, Warnings: []configProblem{}}
 	for _, p := range ps {
 		rep.Problems = append(rep.Problems, configProblem{File: p.File, Key: p.Key, Message: p.Message})
 	}
@@ -113,8 +130,9 @@ func (f *factory) CheckConfig(ctx context.Context, open moduleOpener) configRepo
 	}
 	rep.Profiles = names
 	type setting struct {
-		c     config.Config
-		index int
+		c        config.Config
+		index    int
+		profiles []config.Config // each profile's effective configuration, in Profiles order
 	}
 	seen := map[string]*setting{}
 	for _, n := range names {
@@ -138,6 +156,7 @@ func (f *factory) CheckConfig(ctx context.Context, open moduleOpener) configRepo
 			rep.Modules = append(rep.Modules, checkedModule{Module: mod})
 		}
 		rep.Modules[s.index].Profiles = append(rep.Modules[s.index].Profiles, n)
+		s.profiles = append(s.profiles, pc)
 	}
 	keys := make([]string, 0, len(seen))
 	for k := range seen {
@@ -147,9 +166,10 @@ func (f *factory) CheckConfig(ctx context.Context, open moduleOpener) configRepo
 	for _, k := range keys {
 		s := seen[k]
 		m := &rep.Modules[s.index]
-		id, refused := open(ctx, s.c)
-		m.Identity = id
+		opened, refused := open(ctx, s.c)
+		m.Identity = opened.Identity
 		if refused == nil {
+			rep.Warnings = append(rep.Warnings, paramWarnings(m, opened, s.profiles)...)
 			continue
 		}
 		m.Problem = plainModuleError(refused)
@@ -172,6 +192,70 @@ func (f *factory) CheckConfig(ctx context.Context, open moduleOpener) configRepo
 	return rep
 }
 
+// paramWarnings checks the [policy.params] each profile of module m is
+// given against the parameters the module declares: a key it does not
+// declare, or a value of another type, is a warning (the module ignores
+// it). Only parameters written in a file are checked (the built-in
+// multiplex_profiles = false is not), each once per file; nothing is
+// checked against a module that does not declare its parameters.
+func paramWarnings(m *checkedModule, opened openedModule, profiles []config.Config) []configProblem {
+	meta := opened.Metadata
+	if !meta.DeclaresParams {
+		return nil
+	}
+	var out []configProblem
+	seen := map[string]bool{}
+	for i, pc := range profiles {
+		file := pc.Sources["policy.params"]
+		if file == "" || file == "default" || seen[file] {
+			continue
+		}
+		seen[file] = true
+		params, err := hostabi.ParamsFromMap(pc.Policy.Params)
+		if err != nil {
+			continue // the configuration check said so
+		}
+		profile := ""
+		if filepath.Base(file) == "profile.toml" {
+			profile = m.Profiles[i]
+		}
+		for _, p := range params {
+			key := "policy.params." + p.Key
+			spec, ok := meta.Param(p.Key)
+			var msg string
+			switch {
+			case !ok:
+				msg = fmt.Sprintf("%s in %s: policy module %s reads no parameter %q, so it has no effect", key, file, opened.Identity, p.Key)
+				if near := meta.Nearest(p.Key); near != "" {
+					msg += fmt.Sprintf("; did you mean %q?", near)
+				}
+				msg += " (" + declaredPhrase(meta) + ")"
+			default:
+				err := spec.Check(p)
+				if err == nil {
+					continue
+				}
+				msg = fmt.Sprintf("%s in %s: policy module %s reads it as a %s: %s; it uses its default, %s",
+					key, file, opened.Identity, spec.Type, err, paramDefault(spec))
+			}
+			out = append(out, configProblem{Profile: profile, File: file, Key: key, Message: msg})
+		}
+	}
+	return out
+}
+
+// declaredPhrase lists the parameters meta declares.
+func declaredPhrase(meta hostabi.Metadata) string {
+	if len(meta.Params) == 0 {
+		return "it reads none"
+	}
+	keys := make([]string, len(meta.Params))
+	for i, p := range meta.Params {
+		keys[i] = p.Key
+	}
+	return "it reads " + strings.Join(keys, ", ")
+}
+
 // moduleKey tells apart the policy settings that load differently.
 func moduleKey(c config.Config) string {
 	p := c.Policy
@@ -189,7 +273,7 @@ func profilesPhrase(names []string) string {
 // does: refusing (never falling back from) a module the host would not
 // load, with the compilation cache only when it exists already (a check
 // creates nothing on the volume).
-func (f *factory) openFresh(ctx context.Context, c config.Config) (string, error) {
+func (f *factory) openFresh(ctx context.Context, c config.Config) (openedModule, error) {
 	mod := c.Policy.Module
 	if mod == "" {
 		mod = policy.EmbeddedSource
@@ -197,7 +281,7 @@ func (f *factory) openFresh(ctx context.Context, c config.Config) (string, error
 	f.IO.Progress("loading policy module %s (compiling it, unless cached)", mod)
 	o, err := engine.Options(c, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
-		return "", err
+		return openedModule{}, err
 	}
 	o.OnError = policy.OnErrorFail
 	if fi, err := os.Stat(o.CacheDir); err != nil || !fi.IsDir() {
@@ -205,10 +289,10 @@ func (f *factory) openFresh(ctx context.Context, c config.Config) (string, error
 	}
 	eng, err := policy.Open(ctx, o)
 	if err != nil {
-		return "", err
+		return openedModule{}, err
 	}
 	defer eng.Close(ctx)
-	return eng.Identity(), nil
+	return openedModule{Identity: eng.Identity(), Metadata: eng.Metadata()}, nil
 }
 
 // plainModuleError is why a module is refused, without the wrapping the
@@ -235,12 +319,19 @@ func runConfigCheck(ctx context.Context, opts *configCheckOptions) error {
 		for _, p := range rep.Problems {
 			fmt.Fprintln(opts.IO.Out, problemLine(p))
 		}
+		for _, p := range rep.Warnings {
+			fmt.Fprintln(opts.IO.Out, "warning: "+problemLine(p))
+		}
 		file := rep.File
 		if file == "" {
 			file = "built-in defaults (no hermes.toml)"
 		}
-		fmt.Fprintf(opts.IO.Out, "%s: %d problem%s in %s, %d profile%s, %d policy module%s\n",
-			verdictWord(len(rep.Problems) == 0), len(rep.Problems), plural(len(rep.Problems)), file,
+		warnings := ""
+		if n := len(rep.Warnings); n > 0 {
+			warnings = fmt.Sprintf(" (%d warning%s)", n, plural(n))
+		}
+		fmt.Fprintf(opts.IO.Out, "%s: %d problem%s%s in %s, %d profile%s, %d policy module%s\n",
+			verdictWord(len(rep.Problems) == 0), len(rep.Problems), plural(len(rep.Problems)), warnings, file,
 			len(rep.Profiles), plural(len(rep.Profiles)), len(rep.Modules), plural(len(rep.Modules)))
 	}
 	if len(rep.Problems) > 0 {

@@ -14,6 +14,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hermes-supervisor/hermes-supervisor/policy/build"
 )
 
 func mkProfile(t *testing.T, home, name string) {
@@ -184,9 +186,22 @@ func TestPolicyOptions(t *testing.T) {
 			assert.Equal(t, "/c", o.CacheDir)
 			assert.Equal(t, formatJUnit, o.Format)
 		}},
-		"default format": {args: "a", want: func(t *testing.T, o *policyTestOptions) { assert.Equal(t, formatTable, o.Format) }},
-		"no path":        {args: "", wantErr: "missing argument PATH"},
-		"bad format":     {args: "a -o yaml", wantErr: "want table, json or junit"},
+		"default format": {args: "a", want: func(t *testing.T, o *policyTestOptions) {
+			assert.Equal(t, formatTable, o.Format)
+			assert.False(t, o.Verbose)
+			assert.Nil(t, o.Run, "every scenario")
+			assert.NotNil(t, o.Check, "a stale module is refused")
+		}},
+		"verbose run": {args: "-v --run crash|boot a", want: func(t *testing.T, o *policyTestOptions) {
+			assert.True(t, o.Verbose)
+			require.NotNil(t, o.Run)
+			assert.Equal(t, "crash|boot", o.Run.String())
+		}},
+		"long verbose": {args: "--verbose a", want: func(t *testing.T, o *policyTestOptions) { assert.True(t, o.Verbose) }},
+		"empty run":    {args: "--run= a", want: func(t *testing.T, o *policyTestOptions) { assert.Equal(t, "", o.Run.String()) }},
+		"bad run":      {args: "--run ( a", wantErr: `policy test: --run "(": not a regular expression: missing closing ): "("`},
+		"no path":      {args: "", wantErr: "missing argument PATH"},
+		"bad format":   {args: "a -o yaml", wantErr: "want table, json or junit"},
 	})
 	testOptions(t, []string{"policy"}, newCmdPolicyInspect, map[string]optionsCase[policyInspectOptions]{
 		"file json": {args: "m.wasm -o json", want: func(t *testing.T, o *policyInspectOptions) {
@@ -206,8 +221,14 @@ func TestPolicyOptions(t *testing.T) {
 		"no dir":   {args: "--write m.wasm", wantErr: "missing argument DIR"},
 	})
 	testOptions(t, []string{"policy"}, newCmdPolicyNew, map[string]optionsCase[policyNewOptions]{
-		"dir":    {args: "p", want: func(t *testing.T, o *policyNewOptions) { assert.Equal(t, "p", o.Dir) }},
-		"no dir": {args: "", wantErr: "missing argument DIR"},
+		"dir": {args: "p", want: func(t *testing.T, o *policyNewOptions) {
+			assert.Equal(t, "p", o.Dir)
+			assert.Equal(t, build.Go, o.Lang, "Go by default")
+		}},
+		"assemblyscript": {args: "--lang assemblyscript p", want: func(t *testing.T, o *policyNewOptions) { assert.Equal(t, build.AssemblyScript, o.Lang) }},
+		"go":             {args: "p --lang go", want: func(t *testing.T, o *policyNewOptions) { assert.Equal(t, build.Go, o.Lang) }},
+		"bad lang":       {args: "--lang rust p", wantErr: `policy new: --lang "rust": want go or assemblyscript`},
+		"no dir":         {args: "", wantErr: "missing argument DIR"},
 	})
 	testOptions(t, []string{"policy"}, newCmdPolicyReplay, map[string]optionsCase[policyReplayOptions]{
 		"profile": {args: "--policy m.wasm -p coder", want: func(t *testing.T, o *policyReplayOptions) {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +20,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
+	"github.com/hermes-supervisor/hermes-supervisor/policies"
 	"github.com/hermes-supervisor/hermes-supervisor/policy"
+	"github.com/hermes-supervisor/hermes-supervisor/policy/build"
 	"github.com/hermes-supervisor/hermes-supervisor/s6"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/boot"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/config"
@@ -193,7 +196,7 @@ func TestCheckConfig(t *testing.T) {
 	f := newFactory(io)
 	f.flags.config = cfg
 	var opened []string
-	rep := f.CheckConfig(context.Background(), func(ctx context.Context, c config.Config) (string, error) {
+	rep := f.CheckConfig(context.Background(), func(ctx context.Context, c config.Config) (openedModule, error) {
 		opened = append(opened, c.Policy.Module)
 		return f.openFresh(ctx, c)
 	})
@@ -222,6 +225,59 @@ func TestCheckConfig(t *testing.T) {
 		require.Len(t, rep.Problems, 1)
 		assert.Contains(t, rep.Problems[0].Message, "the home directory "+f.flags.home+" does not exist (home from flag --home)")
 	})
+}
+
+// TestCheckConfigParams: a [policy.params] key the module does not
+// declare, or of another type, is a warning naming the file, the key, the
+// module and the nearest declared key; once per file; never for the
+// built-in defaults, nor against a module that declares nothing.
+func TestCheckConfigParams(t *testing.T) {
+	base := t.TempDir()
+	home := filepath.Join(base, "home")
+	require.NoError(t, os.MkdirAll(home, 0o755))
+	cfg := filepath.Join(base, "hermes.toml")
+	require.NoError(t, os.WriteFile(cfg, []byte("home = \""+home+"\"\n[policy.params]\nmultiplex_profile = true\n"), 0o644))
+	mkProfile(t, home, "coder")
+	coderToml := filepath.Join(home, "profiles", "coder", "profile.toml")
+	require.NoError(t, os.WriteFile(coderToml, []byte("[policy.params]\nmultiplex_profiles = \"true\"\nwindow = \"5m\"\n"), 0o644))
+	mkProfile(t, home, "plain")
+
+	io, _, _ := testStreams(false)
+	f := newFactory(io)
+	f.flags.config = cfg
+	rep := f.CheckConfig(context.Background(), f.openFresh)
+	assert.Empty(t, rep.Problems)
+	id := rep.Modules[0].Identity
+	require.Len(t, rep.Warnings, 3)
+	assert.Equal(t, configProblem{File: cfg, Key: "policy.params.multiplex_profile",
+		Message: "policy.params.multiplex_profile in " + cfg + ": policy module " + id + ` reads no parameter "multiplex_profile", so it has no effect; did you mean "multiplex_profiles"? (it reads multiplex_profiles, bootstrap_state)`},
+		rep.Warnings[0], "once for hermes.toml, though two profiles take its params")
+	assert.Equal(t, configProblem{Profile: "coder", File: coderToml, Key: "policy.params.multiplex_profiles",
+		Message: "policy.params.multiplex_profiles in " + coderToml + ": policy module " + id + " reads it as a bool: want a boolean (true or false), found a string; it uses its default, false"},
+		rep.Warnings[1])
+	assert.Equal(t, "policy.params.window in "+coderToml+": policy module "+id+` reads no parameter "window", so it has no effect (it reads multiplex_profiles, bootstrap_state)`, rep.Warnings[2].Message)
+
+	io, out, _ := testStreams(false)
+	require.NoError(t, runConfigCheck(context.Background(), &configCheckOptions{IO: io, Format: formatTable, Check: func(context.Context) configReport { return rep }}),
+		"warnings do not fail the check")
+	assert.Contains(t, out.String(), "warning: policy.params.window in "+coderToml)
+	assert.Contains(t, out.String(), "ok: 0 problems (3 warnings) in "+cfg+", 3 profiles, 1 policy module\n")
+	io, _, errb := testStreams(false)
+	logCheck(io, rep)
+	assert.Contains(t, errb.String(), "boot: configuration: warning: policy.params.multiplex_profile in ")
+	assert.Contains(t, errb.String(), "boot: configuration checked: no problem, 3 warnings (3 profiles, 1 policy module)\n")
+
+	// The built-in multiplex_profiles = false is no warning, and a module
+	// that does not declare its parameters is not checked.
+	require.NoError(t, os.WriteFile(cfg, []byte("home = \""+home+"\"\n"), 0o644))
+	require.NoError(t, os.Remove(coderToml))
+	rep = f.CheckConfig(context.Background(), f.openFresh)
+	assert.Empty(t, rep.Warnings)
+	mimic := wat(t, "modules/mimic.wat", base)
+	require.NoError(t, os.WriteFile(cfg, []byte("home = \""+home+"\"\n[policy]\nmodule = \""+mimic+"\"\n[policy.params]\nanything = 1\n"), 0o644))
+	rep = f.CheckConfig(context.Background(), f.openFresh)
+	assert.Empty(t, rep.Problems)
+	assert.Empty(t, rep.Warnings)
 }
 
 func TestProfileListOutput(t *testing.T) {
@@ -279,17 +335,127 @@ func TestBootOutput(t *testing.T) {
 }
 
 func TestPolicyNewOutput(t *testing.T) {
-	for dir, want := range map[string]string{
-		"mypolicy": "created mypolicy: test it with `supervisor policy test mypolicy`, build it with `supervisor policy build mypolicy --write policy.wasm`\n",
-		"bad name": "created bad name: test it with `supervisor policy test 'bad name'`, build it with `supervisor policy build 'bad name' --write policy.wasm`\n",
-		"it's":     "created it's: test it with `supervisor policy test 'it'\\''s'`, build it with `supervisor policy build 'it'\\''s' --write policy.wasm`\n",
-	} {
+	cases := []struct {
+		dir  string
+		lang build.Lang
+		want string
+	}{
+		{"mypolicy", build.Go, "created Go policy mypolicy: test it with `supervisor policy test mypolicy`, build it with `supervisor policy build mypolicy --write policy.wasm`\n"},
+		{"bad name", build.Go, "created Go policy bad name: test it with `supervisor policy test 'bad name'`, build it with `supervisor policy build 'bad name' --write policy.wasm`\n"},
+		{"it's", build.Go, "created Go policy it's: test it with `supervisor policy test 'it'\\''s'`, build it with `supervisor policy build 'it'\\''s' --write policy.wasm`\n"},
+		{"mine", build.AssemblyScript, "created AssemblyScript policy mine: install its compiler with `npm ci --prefix mine`, then test it with `supervisor policy test mine`, build it with `supervisor policy build mine --write policy.wasm`\n"},
+	}
+	for _, c := range cases {
 		io, _, errb := testStreams(false)
 		var got string
-		require.NoError(t, runPolicyNew(&policyNewOptions{IO: io, Dir: dir, Scaffold: func(d string) error { got = d; return nil }}))
-		assert.Equal(t, dir, got)
-		assert.Equal(t, want, errb.String())
+		var gotLang build.Lang
+		require.NoError(t, runPolicyNew(&policyNewOptions{IO: io, Dir: c.dir, Lang: c.lang, Scaffold: func(d string, l build.Lang) error { got, gotLang = d, l; return nil }}))
+		assert.Equal(t, c.dir, got)
+		assert.Equal(t, c.lang, gotLang)
+		assert.Equal(t, c.want, errb.String())
 	}
+	for _, lang := range build.Langs {
+		dir := filepath.Join(t.TempDir(), "mine")
+		io, _, _ := testStreams(false)
+		require.NoError(t, runPolicyNew(&policyNewOptions{IO: io, Dir: dir, Lang: lang, Scaffold: scaffold}))
+		got, err := build.Detect(dir)
+		require.NoError(t, err)
+		assert.Equal(t, lang, got, "the scaffold is a %s policy", lang)
+	}
+}
+
+// policy test -v lists every scenario; --run keeps the matching ones.
+func TestPolicyTestVerboseAndRunOutput(t *testing.T) {
+	dir := policyWorkspace(t, passing+`
+[[scenario]]
+name = "exit 0 stops"
+decision = "exit"
+[scenario.input]
+exit_code = 0
+[scenario.expect]
+action = "stop"
+`)
+	file := filepath.Join(dir, "fixtures", "x.toml")
+	cases := []struct {
+		name string
+		opts policyTestOptions
+		want []string // the lines, in order, each a prefix
+	}{
+		{"quiet", policyTestOptions{}, []string{"PASS: 2 scenarios: 2 passed, 0 failed, 0 errors"}},
+		{"verbose", policyTestOptions{Verbose: true}, []string{
+			"PASS  " + file + ": exit 78 stops (exit, mimic@",
+			"PASS  " + file + ": exit 0 stops (exit, mimic@",
+			"PASS: 2 scenarios: 2 passed, 0 failed, 0 errors"}},
+		{"run", policyTestOptions{Verbose: true, Run: regexp.MustCompile("^exit 0")}, []string{
+			"PASS  " + file + ": exit 0 stops (exit, mimic@",
+			"PASS: 1 scenarios: 1 passed, 0 failed, 0 errors"}},
+		{"verbose json is the whole report", policyTestOptions{Verbose: true, Format: formatJSON, Run: regexp.MustCompile("78")}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			io, out, _ := testStreams(false)
+			o := c.opts
+			o.IO, o.Paths = io, []string{dir}
+			if o.Format == "" {
+				o.Format = formatTable
+			}
+			require.NoError(t, runPolicyTest(context.Background(), &o))
+			if c.want == nil {
+				var rep struct{ Results []struct{ Scenario string } }
+				require.NoError(t, json.Unmarshal(out.Bytes(), &rep))
+				require.Len(t, rep.Results, 1)
+				assert.Equal(t, "exit 78 stops", rep.Results[0].Scenario)
+				return
+			}
+			lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+			require.Len(t, lines, len(c.want), out.String())
+			for i, w := range c.want {
+				assert.True(t, strings.HasPrefix(lines[i], w), "line %d: %q, want %q...", i, lines[i], w)
+			}
+		})
+	}
+	io, _, _ := testStreams(false)
+	err := runPolicyTest(context.Background(), &policyTestOptions{IO: io, Format: formatTable, Paths: []string{dir}, Run: regexp.MustCompile("reboot")})
+	var ee *exitError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, exitUsage, ee.code, "no scenario matched: as no scenario found")
+	assert.Equal(t, `policy test: no scenario found matching "reboot" in `+dir, ee.Error())
+}
+
+// policy inspect shows the parameters a module declares, none, or that it
+// does not declare them.
+func TestPolicyInspectParams(t *testing.T) {
+	dir := t.TempDir()
+	def := filepath.Join(dir, "default.wasm")
+	require.NoError(t, os.WriteFile(def, policies.Default, 0o644))
+	io, out, _ := testStreams(false)
+	require.NoError(t, runPolicyInspect(context.Background(), &policyInspectOptions{IO: io, File: def, Format: formatTable}))
+	assert.Contains(t, out.String(), "\nparams     multiplex_profiles (bool, default false)\n           bootstrap_state (string, default \"\")\n")
+
+	io, out, _ = testStreams(false)
+	require.NoError(t, runPolicyInspect(context.Background(), &policyInspectOptions{IO: io, File: def, Format: formatJSON}))
+	var v struct {
+		Params *[]hostabi.ParamSpec `json:"params"`
+	}
+	require.NoError(t, json.Unmarshal(out.Bytes(), &v))
+	require.NotNil(t, v.Params)
+	assert.Equal(t, []hostabi.ParamSpec{{Key: "multiplex_profiles", Type: "bool", Default: "false"}, {Key: "bootstrap_state", Type: "string", Default: ""}}, *v.Params)
+
+	always := filepath.Join("..", "..", "policies", "examples", "always", "always.wasm")
+	io, out, _ = testStreams(false)
+	require.NoError(t, runPolicyInspect(context.Background(), &policyInspectOptions{IO: io, File: always, Format: formatTable}))
+	assert.Contains(t, out.String(), "\nparams     (none: the module reads no parameter)\n")
+	io, out, _ = testStreams(false)
+	require.NoError(t, runPolicyInspect(context.Background(), &policyInspectOptions{IO: io, File: always, Format: formatJSON}))
+	assert.Contains(t, out.String(), `"params": [],`)
+
+	mimic := wat(t, "modules/mimic.wat", dir)
+	io, out, _ = testStreams(false)
+	require.NoError(t, runPolicyInspect(context.Background(), &policyInspectOptions{IO: io, File: mimic, Format: formatTable}))
+	assert.Contains(t, out.String(), "\nparams     (not declared: the module says nothing of the parameters it reads)\n")
+	io, out, _ = testStreams(false)
+	require.NoError(t, runPolicyInspect(context.Background(), &policyInspectOptions{IO: io, File: mimic, Format: formatJSON}))
+	assert.NotContains(t, out.String(), `"params"`)
 }
 
 func TestPolicyInspectOutput(t *testing.T) {
@@ -409,9 +575,13 @@ func TestPolicyBuildOutput(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, "policy build: build: p: go build failed", err.Error(), "no internal prefix repeated")
 
-	io, _, errb = testStreams(true)
-	_ = builder(io)(context.Background(), t.TempDir(), filepath.Join(t.TempDir(), "x.wasm"))
-	assert.True(t, strings.HasPrefix(errb.String(), "building Go policy "), "progress on a terminal: %q", errb)
+	for file, want := range map[string]string{"main.go": "building Go policy ", "policy.ts": "building AssemblyScript policy "} {
+		dir := t.TempDir()
+		require.NoError(t, os.WriteFile(filepath.Join(dir, file), nil, 0o644))
+		io, _, errb = testStreams(true)
+		_ = builder(io)(context.Background(), dir, filepath.Join(t.TempDir(), "x.wasm"))
+		assert.True(t, strings.HasPrefix(errb.String(), want), "progress on a terminal: %q", errb)
+	}
 }
 
 func TestConfigShowOutput(t *testing.T) {
@@ -460,4 +630,14 @@ func TestPolicyReadModuleOutput(t *testing.T) {
 	io, out, _ = testStreams(false)
 	require.Error(t, runPolicyReadModule(&policyReadModuleOptions{IO: io, Path: link}), "a symlink is not followed")
 	assert.Empty(t, out.String())
+}
+
+func TestPlainErrorKeepsNames(t *testing.T) {
+	for in, want := range map[string]string{
+		"fixture: mypolicy/fixtures/policy.toml: policy mypolicy: build: build: mypolicy: compile failed": "mypolicy/fixtures/policy.toml: policy mypolicy: build: mypolicy: compile failed",
+		"fixture: policy: policy module failed: x.wasm: trap":                                             "x.wasm: trap",
+		"fixture: f.toml: policy: open mypolicy: /p/nopolicy: x":                                          "f.toml: open mypolicy: /p/nopolicy: x",
+	} {
+		assert.Equal(t, want, plainError(errors.New(in)), in)
+	}
 }

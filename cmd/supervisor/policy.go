@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
+	"regexp/syntax"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -33,11 +37,13 @@ func newCmdPolicy(f *factory) *cobra.Command {
 	return cmd
 }
 
-// builder builds a Go policy directory into a module, saying so on a
-// terminal: it takes seconds (and more with a cold Go cache).
+// builder builds a policy directory (Go or AssemblyScript) into a module,
+// saying so on a terminal: it takes seconds (and more with a cold Go cache).
 func builder(io *ioStreams) fixture.Builder {
 	return func(ctx context.Context, dir, out string) error {
-		io.Progress("building Go policy %s", dir)
+		if lang, err := build.Detect(dir); err == nil {
+			io.Progress("building %s policy %s", lang.Name(), dir)
+		}
 		return build.Build(ctx, dir, out)
 	}
 }
@@ -46,30 +52,54 @@ func builder(io *ioStreams) fixture.Builder {
 type policyTestOptions struct {
 	IO       *ioStreams
 	Build    fixture.Builder
+	Check    func(module string) error // refuses a stale module file
 	Policy   string
 	CacheDir string
 	Format   string
+	Verbose  bool
+	Run      *regexp.Regexp // only the scenarios whose name matches; nil = all
 	Paths    []string
 }
 
 func newCmdPolicyTest(f *factory, runF func(context.Context, *policyTestOptions) error) *cobra.Command {
-	opts := &policyTestOptions{IO: f.IO, Build: builder(f.IO)}
+	opts := &policyTestOptions{IO: f.IO, Build: builder(f.IO), Check: build.Fresh}
+	var run string
 	cmd := &cobra.Command{
-		Use:   "test [--policy MODULE] [--output table|json|junit] PATH...",
+		Use:   "test [--policy MODULE] [--output table|json|junit] [-v] [--run REGEX] PATH...",
 		Short: "Run fixture scenarios against a policy module",
 		Long: `Run the fixture scenarios found in PATH (fixture files, or directories searched
 for *.toml files under a directory named fixtures) against the module each file
 names, the module given with --policy, or the embedded default module.
 
-Exit status: 0 every scenario passed; 1 a scenario failed, or its module did
-not answer (an answer from the native fallback is never a pass); 2 a usage or
-load error, or no scenario found.`,
+A module is a .wasm file, a policy directory (Go or AssemblyScript, built
+for the run), or "embedded:default". A .wasm file older than a source of
+the policy in its own directory is refused: rebuild it, or test the
+directory. A decision the module does not make (a nil Go function, a null
+AssemblyScript one) or declines is made by the supervisor's built-in
+default, as in production: its answer is checked, and the report says so.
+
+The table lists failures and errors, then a summary line; -v lists every
+scenario with its outcome. --run keeps the scenarios whose name matches the
+regular expression (Go syntax, unanchored: --run 'crash|boot').
+
+Exit status: 0 every scenario passed; 1 a scenario failed, or its module
+failed to answer (the native fallback's answer in place of a failed module
+is never a pass); 2 a usage or load error, or no scenario found (or none
+matched --run).`,
 		Example: `  supervisor policy test mypolicy
+  supervisor policy test -v --run 'crash' mypolicy
   supervisor policy test --policy mypolicy.wasm incident.toml
   supervisor policy test --output junit mypolicy > report.xml`,
 		Args: minArgs("PATH"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Paths = args
+			if cmd.Flags().Changed("run") {
+				re, err := regexp.Compile(run)
+				if err != nil {
+					return usageErrorf("policy test: --run %q: not a regular expression: %s", run, regexpProblem(err))
+				}
+				opts.Run = re
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -78,8 +108,20 @@ load error, or no scenario found.`,
 	}
 	cmd.Flags().StringVar(&opts.Policy, "policy", "", `module for every fixture file: a .wasm file, a policy directory, or "embedded:default"`)
 	cmd.Flags().StringVar(&opts.CacheDir, "cache-dir", defaultTestCache(), "compilation cache (\"\" = none)")
+	cmd.Flags().BoolVarP(&opts.Verbose, "verbose", "v", false, "list every scenario with its outcome (table output)")
+	cmd.Flags().StringVar(&run, "run", "", "run only the scenarios whose name matches this regular expression")
 	addFormatFlag(cmd, &opts.Format, fixture.Formats...)
 	return cmd
+}
+
+// regexpProblem is what regexp says is wrong, without its "error parsing
+// regexp: " prefix.
+func regexpProblem(err error) string {
+	var re *syntax.Error
+	if errors.As(err, &re) {
+		return fmt.Sprintf("%s: %q", re.Code, re.Expr)
+	}
+	return err.Error()
 }
 
 // defaultTestCache is where "policy test" caches compiled modules: the
@@ -97,6 +139,8 @@ func runPolicyTest(ctx context.Context, opts *policyTestOptions) error {
 		Policy:   opts.Policy,
 		CacheDir: opts.CacheDir,
 		Build:    opts.Build,
+		Check:    opts.Check,
+		Match:    opts.Run,
 		Logger:   opts.IO.Logger(slog.LevelWarn),
 	}
 	defer r.Close(context.WithoutCancel(ctx))
@@ -113,6 +157,10 @@ func runPolicyTest(ctx context.Context, opts *policyTestOptions) error {
 		if err := writeJSONBytes(opts.IO.Out, b.Bytes()); err != nil {
 			return err
 		}
+	} else if opts.Verbose && opts.Format == formatTable {
+		if err := fixture.WriteTableVerbose(opts.IO.Out, rep); err != nil {
+			return err
+		}
 	} else if err := fixture.Write(opts.IO.Out, opts.Format, rep); err != nil {
 		return err
 	}
@@ -123,17 +171,26 @@ func runPolicyTest(ctx context.Context, opts *policyTestOptions) error {
 }
 
 // plainError is err without the prefixes the policy packages add for their
-// own logs, which a user reading one line does not need: "fixture: ",
-// a "build: " repeated, "policy: policy module failed: ".
+// own logs, which a user reading one line does not need: "fixture: " and
+// "policy: " where a message or a wrapped one starts (never inside a name
+// such as "mypolicy: "), a "build: " repeated, "policy module failed: ".
 func plainError(err error) string {
 	msg := err.Error()
-	for _, p := range []string{"fixture: ", "policy: "} {
-		msg = strings.ReplaceAll(msg, p, "")
+	for { // "fixture: policy: " is two prefixes, the second after the first
+		next := internalPrefix.ReplaceAllString(msg, "$1")
+		if next == msg {
+			break
+		}
+		msg = next
 	}
 	msg = strings.ReplaceAll(msg, "build: build: ", "build: ")
 	msg = strings.ReplaceAll(msg, policy.ErrModule.Error()+": ", "")
 	return msg
 }
+
+// internalPrefix is a package prefix at the start of a message or of a
+// wrapped one.
+var internalPrefix = regexp.MustCompile(`(^|: )(?:fixture|policy): `)
 
 // policyInspectOptions are the options of "policy inspect".
 type policyInspectOptions struct {
@@ -167,18 +224,19 @@ shown); 2 the file cannot be read.`,
 
 // inspected is policy.Info as printed.
 type inspected struct {
-	File      string            `json:"file"`
-	Size      int               `json:"size"`
-	SHA256    string            `json:"sha256"`
-	ABI       string            `json:"abi,omitempty"` // "1.0"
-	Name      string            `json:"name,omitempty"`
-	Version   string            `json:"version,omitempty"`
-	Decisions []string          `json:"decisions,omitempty"`
-	Metadata  map[string]string `json:"metadata,omitempty"`
-	Identity  string            `json:"identity,omitempty"`
-	Exports   []string          `json:"exports"`
-	Imports   []string          `json:"imports"`
-	Status    string            `json:"status"` // ok, or refused: why
+	File      string               `json:"file"`
+	Size      int                  `json:"size"`
+	SHA256    string               `json:"sha256"`
+	ABI       string               `json:"abi,omitempty"` // "1.1"
+	Name      string               `json:"name,omitempty"`
+	Version   string               `json:"version,omitempty"`
+	Decisions []string             `json:"decisions,omitempty"`
+	Params    *[]hostabi.ParamSpec `json:"params,omitempty"` // declared: absent when not declared (an older module), [] when none
+	Metadata  map[string]string    `json:"metadata,omitempty"`
+	Identity  string               `json:"identity,omitempty"`
+	Exports   []string             `json:"exports"`
+	Imports   []string             `json:"imports"`
+	Status    string               `json:"status"` // ok, or refused: why
 }
 
 func runPolicyInspect(ctx context.Context, opts *policyInspectOptions) error {
@@ -206,6 +264,13 @@ func runPolicyInspect(ctx context.Context, opts *policyInspectOptions) error {
 		for _, d := range m.Decisions {
 			v.Decisions = append(v.Decisions, d.String())
 		}
+		if m.DeclaresParams {
+			ps := slices.Clone(m.Params)
+			if ps == nil {
+				ps = []hostabi.ParamSpec{}
+			}
+			v.Params = &ps
+		}
 		v.Identity = m.Name + "@" + info.SHA256[:8]
 	}
 	if info.Problem != nil {
@@ -225,6 +290,15 @@ func runPolicyInspect(ctx context.Context, opts *policyInspectOptions) error {
 	return nil
 }
 
+// paramDefault is a declared default as a [policy.params] value would
+// be written: strings and durations quoted.
+func paramDefault(p hostabi.ParamSpec) string {
+	if p.Type == hostabi.SpecString || p.Type == hostabi.SpecDuration {
+		return strconv.Quote(p.Default)
+	}
+	return p.Default
+}
+
 func writeInspect(io *ioStreams, v inspected) error {
 	t := newTable(&ioStreams{Out: io.Out, outTTY: true}) // a report for reading: always aligned
 	t.Row("file", v.File)
@@ -239,6 +313,21 @@ func writeInspect(io *ioStreams, v inspected) error {
 		t.Row("name", v.Name)
 		t.Row("version", v.Version)
 		t.Row("decisions", strings.Join(v.Decisions, ", "))
+		switch {
+		case v.Params == nil:
+			t.Row("params", "(not declared: the module says nothing of the parameters it reads)")
+		case len(*v.Params) == 0:
+			t.Row("params", "(none: the module reads no parameter)")
+		}
+		if v.Params != nil {
+			for i, p := range *v.Params {
+				k := "params"
+				if i > 0 {
+					k = ""
+				}
+				t.Row(k, fmt.Sprintf("%s (%s, default %s)", p.Key, p.Type, paramDefault(p)))
+			}
+		}
 		for _, k := range slices.Sorted(maps.Keys(v.Metadata)) {
 			t.Row("metadata."+k, v.Metadata[k])
 		}

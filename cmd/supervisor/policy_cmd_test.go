@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -121,4 +122,99 @@ func TestPolicyBuildUsage(t *testing.T) {
 	code, _, stderr = runCmd(t, "policy", "build", t.TempDir(), "-o", "x.wasm")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "write the file with --write x.wasm")
+}
+
+// linkCompiler makes the pinned AssemblyScript compiler (policies/node_modules)
+// the one found for policies under dir.
+func linkCompiler(t *testing.T, dir string) {
+	t.Helper()
+	modules, err := filepath.Abs(filepath.Join("..", "..", "policies", "node_modules"))
+	require.NoError(t, err)
+	if _, err := os.Stat(filepath.Join(modules, "assemblyscript", "bin", "asc.js")); err != nil {
+		t.Fatalf("the pinned AssemblyScript compiler is not installed; run: npm ci --prefix policies")
+	}
+	require.NoError(t, os.Symlink(modules, filepath.Join(dir, "node_modules")))
+}
+
+// edit replaces old by new in the file p, which must hold it.
+func edit(t *testing.T, p, old, new string) {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	require.Contains(t, string(b), old)
+	require.NoError(t, os.WriteFile(p, []byte(strings.Replace(string(b), old, new, 1)), 0o644))
+}
+
+// "Leave a function nil to keep the supervisor's default": the scaffold's
+// own fixtures still pass, those of the decision left out checked against
+// the default and said so; in both languages.
+func TestPolicyScaffoldLeaveADecisionToTheDefault(t *testing.T) {
+	base := t.TempDir()
+	linkCompiler(t, base)
+	cases := []struct {
+		lang, file, old, new string
+	}{
+		{"go", "main.go", "Shutdown: shutdown,", "Shutdown: nil,"},
+		{"assemblyscript", "policy.ts", "boot, shutdown, exit,", "boot, null, exit,"},
+	}
+	for _, c := range cases {
+		t.Run(c.lang, func(t *testing.T) {
+			dir := filepath.Join(base, c.lang, "mine")
+			code, _, stderr := runCmd(t, "policy", "new", "--lang", c.lang, dir)
+			require.Equal(t, 0, code, stderr)
+			code, stdout, stderr := runCmd(t, "policy", "test", "--cache-dir", "", dir)
+			require.Equal(t, 0, code, "stdout: %s\nstderr: %s", stdout, stderr)
+			assert.Equal(t, "PASS: 6 scenarios: 6 passed, 0 failed, 0 errors\n", stdout)
+
+			edit(t, filepath.Join(dir, c.file), c.old, c.new)
+			code, stdout, stderr = runCmd(t, "policy", "test", "--cache-dir", "", dir)
+			require.Equal(t, 0, code, "stdout: %s\nstderr: %s", stdout, stderr)
+			assert.Equal(t, "PASS: 6 scenarios: 6 passed, 0 failed, 0 errors; 2 decided by the supervisor's default, as in production (decisions the module does not make or declined)\n", stdout)
+			code, stdout, _ = runCmd(t, "policy", "test", "--cache-dir", "", "-v", "--run", "operator stop", dir)
+			require.Equal(t, 0, code)
+			assert.Regexp(t, `^PASS  \S+policy.toml: an operator stop persists stopped \(shutdown, mine@[0-9a-f]{8}: decided by the supervisor's default: module mine@[0-9a-f]{8} does not make shutdown decisions\)\nPASS: 1 scenarios`, stdout)
+		})
+	}
+}
+
+// The AssemblyScript path from scaffold to inspect, as policies/README.md
+// walks it, and a module file that is older than its sources.
+func TestPolicyAssemblyScriptPath(t *testing.T) {
+	base := t.TempDir()
+	dir := filepath.Join(base, "mine")
+	code, _, stderr := runCmd(t, "policy", "new", "--lang", "assemblyscript", dir)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, "install its compiler with `npm ci --prefix "+dir+"`")
+
+	code, _, stderr = runCmd(t, "policy", "test", "--cache-dir", "", dir)
+	assert.Equal(t, 2, code)
+	assert.Equal(t, "supervisor: policy test: "+filepath.Join(dir, "fixtures", "policy.toml")+": policy "+dir+": build: "+dir+
+		": AssemblyScript compiler not found in "+filepath.Join(dir, "node_modules")+" or a directory above it; install it: npm ci --prefix "+dir+"\n", stderr,
+		"one line saying what to install")
+
+	linkCompiler(t, base)
+	code, stdout, stderr := runCmd(t, "policy", "test", "--cache-dir", "", dir)
+	require.Equal(t, 0, code, "stdout: %s\nstderr: %s", stdout, stderr)
+	module := filepath.Join(dir, "mine.wasm")
+	code, _, stderr = runCmd(t, "policy", "build", dir, "--write", module)
+	require.Equal(t, 0, code, stderr)
+	code, stdout, stderr = runCmd(t, "policy", "inspect", module)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "name       mine\n")
+	assert.Contains(t, stdout, "params     multiplex_profiles (bool, default false)\n")
+	assert.Contains(t, stdout, "imports    (none)\n")
+
+	// A fixture file naming the module file: tested as long as it is
+	// newer than the sources beside it.
+	incident := filepath.Join(dir, "fixtures", "incident.toml")
+	require.NoError(t, os.WriteFile(incident, []byte(strings.Replace(passing, "../mimic.wasm", "../mine.wasm", 1)), 0o644))
+	code, stdout, stderr = runCmd(t, "policy", "test", "--cache-dir", "", incident)
+	require.Equal(t, 0, code, "stdout: %s\nstderr: %s", stdout, stderr)
+	later := time.Now().Add(time.Minute)
+	require.NoError(t, os.Chtimes(filepath.Join(dir, "policy.ts"), later, later))
+	code, _, stderr = runCmd(t, "policy", "test", "--cache-dir", "", incident)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, module+": module is older than its sources: "+filepath.Join(dir, "policy.ts")+" changed after it was built; rebuild it with `supervisor policy build "+dir+" --write "+module+"`")
+	code, stdout, stderr = runCmd(t, "policy", "test", "--cache-dir", "", "--policy", dir, incident)
+	assert.Equal(t, 0, code, "the sources themselves: stdout: %s\nstderr: %s", stdout, stderr)
 }

@@ -75,3 +75,39 @@ func TestDecideCutsLongReasonOnCharacterBoundary(t *testing.T) {
 	require.NoError(t, err, "the host refuses the record")
 	assert.Equal(t, reason[:hostabi.MaxReasonLen-1], d.Reason)
 }
+
+func TestRegisterDeclaresParams(t *testing.T) {
+	f := func(*hostabi.Input) hostabi.Decision { return hostabi.Decision{} }
+	multiplex, window := Bool("multiplex_profiles", false), Duration("window", 10*time.Minute)
+	max, ratio, mode := Int("max_crashes", 5), Float("ratio", 0.5), String("bootstrap_state", "")
+	Register(Policy{Name: "p", Version: "1", Exit: f, Params: []Param{multiplex, window, max, ratio, mode}})
+	assert.Equal(t, "name=p\nversion=1\ndecisions=exit\nparams=multiplex_profiles:bool:false,window:duration:10m,max_crashes:int:5,ratio:float:0.5,bootstrap_state:string:\n", string(metadata))
+	m, err := hostabi.ParseMetadata(metadata)
+	require.NoError(t, err)
+	assert.Len(t, m.Params, 5)
+
+	in := &hostabi.Input{}
+	assert.Equal(t, false, multiplex.From(in), "absent: the declared default")
+	assert.Equal(t, 10*time.Minute, window.From(in))
+	assert.Equal(t, int64(5), max.From(in))
+	assert.Equal(t, 0.5, ratio.From(in))
+	in.Params, err = hostabi.ParamsFromMap(map[string]any{"multiplex_profiles": true, "window": "5m", "max_crashes": int64(3), "ratio": 0.25, "bootstrap_state": "running"})
+	require.NoError(t, err)
+	assert.Equal(t, true, multiplex.From(in))
+	assert.Equal(t, 5*time.Minute, window.From(in))
+	assert.Equal(t, int64(3), max.From(in))
+	assert.Equal(t, 0.25, ratio.From(in))
+	assert.Equal(t, "running", mode.From(in))
+	in.Params, err = hostabi.ParamsFromMap(map[string]any{"window": "soon"})
+	require.NoError(t, err)
+	assert.Equal(t, 10*time.Minute, window.From(in), "not a duration: the default")
+
+	for d, want := range map[time.Duration]string{10 * time.Minute: "10m", time.Hour: "1h", 90 * time.Minute: "1h30m", 90 * time.Second: "1m30s", 0: "0s", 1500 * time.Millisecond: "1.5s"} {
+		assert.Equal(t, want, Duration("d", d).Spec().Default)
+	}
+
+	Register(Policy{Name: "p", Version: "1", Exit: f, Params: []Param{}})
+	assert.Contains(t, string(metadata), "params=\n", "an empty list declares none")
+	Register(Policy{Name: "p", Version: "1", Exit: f})
+	assert.NotContains(t, string(metadata), "params", "nil declares nothing")
+}

@@ -66,4 +66,6 @@ function exit(input: Input): Decision {
   return restart(0, State.Running, "exited " + input.exitCode.toString() + ": restart");
 }
 
-policy("default", "1.1.0", boot, shutdown, exit);
+// The parameters it reads: multiplex_profiles from [policy.params] (or
+// GATEWAY_MULTIPLEX_PROFILES at boot), bootstrap_state set by the host at boot.
+policy("default", "1.1.0", boot, shutdown, exit, "multiplex_profiles:bool:false,bootstrap_state:string:");

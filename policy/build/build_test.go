@@ -19,13 +19,16 @@ func TestScaffoldBuildsReproducibly(t *testing.T) {
 	t.Parallel()
 	base := t.TempDir()
 	var mods [][]byte
-	for _, name := range []string{"one", filepath.Join("elsewhere", "two")} {
+	for _, name := range []string{"mine", filepath.Join("elsewhere", "two", "mine")} {
 		dir := filepath.Join(base, name)
 		require.NoError(t, Scaffold(dir))
 		for _, f := range []string{"main.go", "go.mod", "fixtures/policy.toml", ".hermes-sdk/go.mod", ".hermes-sdk/hostabi/doc.go", ".hermes-sdk/hostabi/guest/exports.go"} {
 			assert.FileExists(t, filepath.Join(dir, f))
 		}
 		assert.NoFileExists(t, filepath.Join(dir, ".hermes-sdk/hostabi/guest/guest_test.go"))
+		src, err := os.ReadFile(filepath.Join(dir, "main.go"))
+		require.NoError(t, err)
+		assert.Contains(t, string(src), `guest.Policy{Name: "mine",`, "named after its directory")
 		out := filepath.Join(base, "out", strings.ReplaceAll(name, "/", "-")+".wasm")
 		require.NoError(t, Build(context.Background(), dir, out))
 		b, err := os.ReadFile(out)
@@ -40,6 +43,17 @@ func TestScaffoldBuildsReproducibly(t *testing.T) {
 		mods = append(mods, b)
 	}
 	assert.True(t, bytes.Equal(mods[0], mods[1]), "two builds of the same source differ")
+}
+
+func TestScaffoldNamesAfterDirWhenValid(t *testing.T) {
+	t.Parallel()
+	for dir, want := range map[string]string{"crash-limits": `Name: "crash-limits"`, "My Policy": `Name: "my-policy"`} {
+		p := filepath.Join(t.TempDir(), dir)
+		require.NoError(t, Scaffold(p))
+		src, err := os.ReadFile(filepath.Join(p, "main.go"))
+		require.NoError(t, err)
+		assert.Contains(t, string(src), want, dir)
+	}
 }
 
 func TestScaffoldRefusesNonEmptyDir(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
+	"github.com/hermes-supervisor/hermes-supervisor/hostabi/guest"
 	"github.com/hermes-supervisor/hermes-supervisor/policy/fallback"
 )
 
@@ -17,9 +18,16 @@ const (
 	// Healthy is how long a life must last to reset the crash count.
 	Healthy = 10 * time.Minute
 	// LoopCrashes crashes within LoopWindow (the current one included) are a
-	// crash loop: stop for good.
+	// crash loop: stop for good. The defaults of the parameters max_crashes
+	// and window.
 	LoopCrashes = 5
 	LoopWindow  = 10 * time.Minute
+)
+
+// The parameters: the crash loop's window and count.
+var (
+	window     = guest.Duration("window", LoopWindow)
+	maxCrashes = guest.Int("max_crashes", LoopCrashes)
 )
 
 // ReasonCrashLoop is the boot reason for a profile whose last life ended in a crash loop.
@@ -51,11 +59,19 @@ func boot(in *hostabi.Input) hostabi.Decision {
 
 // exit restarts a crashed gateway after 1 s, 2 s, 4 s ... (at most 5 min) for
 // its 1st, 2nd, 3rd ... consecutive crash, and stops it for good at the 5th
-// crash within 10 min. A life of 10 min or more ends a run of crashes, and so
-// does a stop. Exits that are not crashes decide like the default.
+// crash within 10 min (max_crashes within window). A life of 10 min or more
+// ends a run of crashes, and so does a stop. Exits that are not crashes
+// decide like the default.
 func exit(in *hostabi.Input) hostabi.Decision {
 	if !crashed(in.ExitCode, in.Signal) {
 		return fallback.Exit(in)
+	}
+	loopWindow, loopCrashes := window.From(in), int(maxCrashes.From(in))
+	if loopWindow <= 0 {
+		loopWindow = LoopWindow
+	}
+	if loopCrashes < 1 {
+		loopCrashes = LoopCrashes
 	}
 	consecutive, recent := 1, 1
 	if in.Uptime < Healthy {
@@ -65,7 +81,7 @@ func exit(in *hostabi.Input) hostabi.Decision {
 				break
 			}
 			consecutive++
-			if in.Now.Sub(r.Time) <= LoopWindow {
+			if in.Now.Sub(r.Time) <= loopWindow {
 				recent++
 			}
 			if r.Uptime >= Healthy {
@@ -73,9 +89,9 @@ func exit(in *hostabi.Input) hostabi.Decision {
 			}
 		}
 	}
-	if recent >= LoopCrashes {
+	if recent >= loopCrashes {
 		return hostabi.Decision{Action: hostabi.ActionStop, State: hostabi.StateStopped,
-			Reason: fmt.Sprintf("crash loop: %d crashes within %s: stop", recent, LoopWindow)}
+			Reason: fmt.Sprintf("crash loop: %d crashes within %s: stop", recent, loopWindow)}
 	}
 	delay := FirstDelay
 	for i := 1; i < consecutive && delay < MaxDelay; i++ {

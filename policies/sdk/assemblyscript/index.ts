@@ -2,12 +2,21 @@
 // in hostabi/doc.go. A policy imports the types below, registers its three
 // decision functions with policy(), and re-exports the four ABI functions:
 //
-//   import { Input, Decision, policy } from "../sdk/assemblyscript";
-//   export { hermes_abi_version, hermes_metadata, hermes_alloc, hermes_decide } from "../sdk/assemblyscript";
-//   policy("mine", "1.0.0", boot, shutdown, exit);
+//   import { Input, Decision, policy } from "./.hermes-sdk/assemblyscript";
+//   export { hermes_abi_version, hermes_metadata, hermes_alloc, hermes_decide } from "./.hermes-sdk/assemblyscript";
+//   policy("mine", "1.0.0", boot, shutdown, exit, "multiplex_profiles:bool:false");
 //
-// Build with the runtime "stub" and no abort import (see policies/build.sh):
-// the module then imports nothing. Memory: the input buffer hermes_alloc
+// (the import path is where "supervisor policy new --lang assemblyscript"
+// puts this file). Pass null for a decision the policy does not make: the
+// host then decides it with its built-in default. The last argument
+// declares the parameters the policy reads, in the metadata's params syntax
+// (key:type:default entries separated by commas; "" for none; leave it out
+// to declare nothing); read them with input.paramBool, paramInt,
+// paramFloat and paramString (a duration is a string such as "10m").
+//
+// Build with the runtime "stub" and no abort import (what "supervisor
+// policy build" does: --runtime stub --use abort= -Oz --noAssert): the
+// module then imports nothing. Memory: the input buffer hermes_alloc
 // hands out is the first block of the heap and lives as long as the
 // instance; every hermes_decide starts by releasing everything the previous
 // decision allocated (everything after that block), so a long-lived instance
@@ -212,20 +221,26 @@ let policyVersion: string = "";
 let bootFn: ((input: Input) => Decision) | null = null;
 let shutdownFn: ((input: Input) => Decision) | null = null;
 let exitFn: ((input: Input) => Decision) | null = null;
+let policyParams: string | null = null;
 
-// Registers the policy: its name ([a-z0-9._-]{1,64}), version, and the
-// functions making each decision (null: the host uses its fallback).
+// Registers the policy: its name ([a-z0-9._-]{1,64}), version, the
+// functions making each decision (null: the host decides it with its
+// built-in default), and the parameters it reads (a string literal such as
+// "multiplex_profiles:bool:false,window:duration:10m"; "" reads none;
+// null, the default, declares nothing).
 export function policy(
   name: string, version: string,
   boot: ((input: Input) => Decision) | null,
   shutdown: ((input: Input) => Decision) | null,
   exit: ((input: Input) => Decision) | null,
+  params: string | null = null,
 ): void {
   policyName = name;
   policyVersion = version;
   bootFn = boot;
   shutdownFn = shutdown;
   exitFn = exit;
+  policyParams = params;
 }
 
 export function hermes_abi_version(): i32 {
@@ -238,7 +253,10 @@ export function hermes_metadata(): i64 {
   if (bootFn) { text += "boot"; sep = ","; }
   if (shutdownFn) { text += sep + "shutdown"; sep = ","; }
   if (exitFn) { text += sep + "exit"; }
-  return pack(String.UTF8.encode(text + "\n"));
+  text += "\n";
+  let params = policyParams;
+  if (params !== null) text += "params=" + params + "\n";
+  return pack(String.UTF8.encode(text));
 }
 
 // The input buffer: the first block of the heap, kept for the instance's life.

@@ -1,8 +1,8 @@
 // A hermes-supervisor policy. It decides like the default policy; change the
 // three functions below, then:
 //
-//	supervisor policy build . -o policy.wasm   # compile to a module
-//	supervisor policy test .                   # run fixtures/*.toml against it
+//	supervisor policy test .                        # build it and run fixtures/*.toml against it
+//	supervisor policy build . --write policy.wasm   # compile to a module
 //
 // Every input field and every decision field is described in the package doc
 // of hostabi (.hermes-sdk/hostabi/doc.go). A decision function must be pure:
@@ -18,16 +18,24 @@ import (
 
 func main() {}
 
+// The parameters the policy reads from [policy.params], with their
+// defaults: declared below, "supervisor config check" warns about any other
+// key, and "supervisor policy inspect" lists them.
+var multiplexProfiles = guest.Bool("multiplex_profiles", false)
+
 func init() {
-	// A nil function leaves that decision to the supervisor's built-in default.
-	guest.Register(guest.Policy{Name: "my-policy", Version: "0.1.0", Boot: boot, Shutdown: shutdown, Exit: exit})
+	// A nil function leaves that decision to the supervisor's built-in
+	// default; "supervisor policy test" then checks the default's answer
+	// and says so.
+	guest.Register(guest.Policy{Name: "my-policy", Version: "0.1.0", Boot: boot, Shutdown: shutdown, Exit: exit,
+		Params: []guest.Param{multiplexProfiles}})
 }
 
 // boot decides, at container boot, whether a profile's gateway starts:
 // only when its persisted intent is running (draining and degraded count as
 // running; desired_state, when recorded, wins over gateway_state).
 func boot(in *hostabi.Input) hostabi.Decision {
-	if !in.Root && in.Params.Bool("multiplex_profiles", false) {
+	if !in.Root && multiplexProfiles.From(in) {
 		return hostabi.Decision{Action: hostabi.ActionDown, Reason: "multiplex_profiles keeps named profiles down"}
 	}
 	intent, reason := in.State, "state "+in.State.String()
