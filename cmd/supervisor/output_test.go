@@ -573,7 +573,7 @@ func TestPolicyBuildOutput(t *testing.T) {
 	err := runPolicyBuild(context.Background(), &policyBuildOptions{IO: io, Dir: "p", Write: "p.wasm",
 		Build: func(context.Context, string, string) error { return errors.New("build: build: p: go build failed") }})
 	require.Error(t, err)
-	assert.Equal(t, "policy build: build: p: go build failed", err.Error(), "no internal prefix repeated")
+	assert.Equal(t, "policy build: p: go build failed", err.Error(), "no internal package prefix")
 
 	for file, want := range map[string]string{"main.go": "building Go policy ", "policy.ts": "building AssemblyScript policy "} {
 		dir := t.TempDir()
@@ -634,7 +634,7 @@ func TestPolicyReadModuleOutput(t *testing.T) {
 
 func TestPlainErrorKeepsNames(t *testing.T) {
 	for in, want := range map[string]string{
-		"fixture: mypolicy/fixtures/policy.toml: policy mypolicy: build: build: mypolicy: compile failed": "mypolicy/fixtures/policy.toml: policy mypolicy: build: mypolicy: compile failed",
+		"fixture: mypolicy/fixtures/policy.toml: policy mypolicy: build: build: mypolicy: compile failed": "mypolicy/fixtures/policy.toml: policy mypolicy: mypolicy: compile failed",
 		"fixture: policy: policy module failed: x.wasm: trap":                                             "x.wasm: trap",
 		"fixture: f.toml: policy: open mypolicy: /p/nopolicy: x":                                          "f.toml: open mypolicy: /p/nopolicy: x",
 	} {

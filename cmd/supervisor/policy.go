@@ -183,14 +183,13 @@ func plainError(err error) string {
 		}
 		msg = next
 	}
-	msg = strings.ReplaceAll(msg, "build: build: ", "build: ")
 	msg = strings.ReplaceAll(msg, policy.ErrModule.Error()+": ", "")
 	return msg
 }
 
 // internalPrefix is a package prefix at the start of a message or of a
 // wrapped one.
-var internalPrefix = regexp.MustCompile(`(^|: )(?:fixture|policy): `)
+var internalPrefix = regexp.MustCompile(`(^|: )(?:fixture|policy|build): `)
 
 // policyInspectOptions are the options of "policy inspect".
 type policyInspectOptions struct {
