@@ -33,6 +33,7 @@ func newCmdPolicy(f *factory) *cobra.Command {
 		newCmdPolicyReplay(f, nil),
 		newCmdPolicyCapture(f, nil),
 		newCmdPolicyReadModule(f, nil),
+		newCmdPolicyWarm(f, nil),
 	)
 	return cmd
 }
