@@ -3,9 +3,9 @@
 // (.gateway-planned-stop.json), the supervisor's lifecycle ledger
 // (state/supervisor.lifecycle.json) and its reading of the gateway's own
 // (state/gateway.lifecycle.json), the exit history
-// (state/gateway.exits.json), the verdict that "supervisor run" hands to
-// "supervisor finish" (state/gateway.verdict.json) and the runtime files
-// swept at boot (gateway.pid, processes.json).
+// (state/gateway.exits.json), with the verdict that "supervisor run" hands
+// to "supervisor finish" in the ledger, and the runtime files swept at boot
+// (gateway.pid, processes.json).
 //
 // # The files of the volume
 //
@@ -26,23 +26,32 @@
 //	processes.json                         gateway                       removed at boot only
 //	SOUL.md                                gateway (seeded when missing) never read; its existence marks a profile
 //	profile.toml                           operator                      read as configuration; marks a profile
-//	state/supervisor.lifecycle.json        supervisor                    its lifecycle ledger (Ledger)
+//	state/supervisor.lifecycle.json        supervisor                    its lifecycle ledger (Ledger): the life, the stop it decided, run's verdict for finish, the next life's restart delay
 //	state/gateway.lifecycle.json           gateway (releases with one)   read for its phase (GatewayLedger); never written
 //	state/gateway.exits.json               supervisor                    exit history, under its own lock
-//	state/gateway.verdict.json             supervisor (run)              handed to finish, which removes it
+//	.<file>.tmp-<pid>-<n> (state/)         supervisor (run)              spares of the ledger and history (Prepared), removed when run exits
 //	state/gateway.phase                    supervisor (run)              the live gateway's phase
 //	state/decisions.jsonl                  supervisor                    the decision journal (package journal)
 //	everything else (logs/, state.db ...)  gateway                       never touched
 //
 // Under $HERMES_HOME: logs/container-boot.log (boot; upstream's reconciler
-// writes the same file), logs/gateways/NAME/ (s6-log), cache/policy/.
+// writes the same file), logs/gateways/NAME/ (s6-log). Compiled policy
+// modules are not on the volume: policy.cache_dir (root's), one directory
+// per uid. In the slot (s6's tmpfs, not the volume): verdict, the line run
+// hands the slot's finish script.
 //
 // # Writing and reading
 //
-// Every write is atomic and durable: a temporary file in the same directory,
-// fsync, rename over the old file, fsync of the directory. A reader sees the
-// old content or the new, never a torn or empty file, even if the writer is
-// SIGKILLed or the machine loses power. Writes of the state file are
+// Every write is atomic: a temporary file in the same directory, rename over
+// the old file. A reader sees the old content or the new, never a torn or
+// empty file, even if the writer is SIGKILLed. Writes that decide something
+// are durable too (fsync of the file before the rename, of the directory
+// after), so a power cut keeps them; the records written once a decision is
+// already durable (a stop's record, the exit history, the ledger's end) are
+// not, so that twenty gateways stopping at once do not queue their
+// decisions behind each other's bookkeeping. A long-lived writer prepares
+// its temporary files beforehand (Keeper, Prepared): the stop path creates
+// no file. Writes of the state file are
 // serialized between the supervisor's processes by an advisory lock (flock)
 // on a lock file beside it, and are read-modify-write: an operator command
 // and the running supervisor never lose each other's fields, and keys this
@@ -65,7 +74,8 @@
 // the judgements here (is this marker mine, is it expired) are pure and
 // tested without sleeping.
 //
-// This package touches files and reads /proc; it never signals or starts a
-// process. It may import hostabi and supervisor/profile; it must not import
-// policy, runner, s6 or cmd.
+// Every path is reached through package volume (no symlink followed beneath
+// the volume). This package touches files and reads /proc; it never signals
+// or starts a process. It may import hostabi, supervisor/profile and
+// supervisor/volume; it must not import policy, runner, s6 or cmd.
 package state
