@@ -132,6 +132,10 @@ func runBoot(ctx context.Context, opts *bootOptions) (boot.Report, error) {
 // at boot: a Go-built module takes a second or two.
 const warmTimeout = time.Minute
 
+// warmLines bounds what boot copies of the warm's output (one line per
+// module, or an error) into its own log.
+const warmLines = 64
+
 // warmGatewayCache compiles every profile's policy module into the
 // gateway user's own cache, as that user ("policy warm" in a child process
 // with the user's credentials), before the gateways start: each gateway's
@@ -158,7 +162,12 @@ func warmGatewayCache(ctx context.Context, io *ioStreams, c config.Config, exe s
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(owner.UID), Gid: uint32(owner.GID), Groups: groups}}
 	out, err := cmd.CombinedOutput()
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	for i, line := range lines {
+		if i == warmLines {
+			fmt.Fprintf(io.ErrOut, "boot: policy cache of %s: (%d more lines)\n", c.Gateway.User, len(lines)-i)
+			break
+		}
 		if line != "" {
 			fmt.Fprintf(io.ErrOut, "boot: policy cache of %s: %s\n", c.Gateway.User, show.Text(line))
 		}

@@ -26,16 +26,18 @@ import (
 )
 
 // The test binary doubles as the supervisor binary: run with
-// HERMES_SUPERVISOR_AS_MAIN=1 it is `supervisor`. TestMain copies it where
-// the unprivileged user can execute it, and every child (s6-svscan, the
-// slots' scripts, the CLI runs) inherits the variable.
+// HERMES_SUPERVISOR_AS_MAIN=1, or under the name "supervisor", it is
+// `supervisor`. TestMain copies it, under that name, where the unprivileged
+// user can execute it; children started with the variable inherit it, and
+// those the supervisor starts with a clean environment (boot's policy warm,
+// the module reader) are recognised by the name.
 const asMain = "HERMES_SUPERVISOR_AS_MAIN"
 
 // binary is the supervisor binary the tests run.
 var binary string
 
 func TestMain(m *testing.M) {
-	if os.Getenv(asMain) == "1" {
+	if os.Getenv(asMain) == "1" || filepath.Base(os.Args[0]) == "supervisor" {
 		os.Exit(run(context.Background(), systemStreams(), os.Args[1:]))
 	}
 	dir, err := os.MkdirTemp("", "supervisor-bin-")

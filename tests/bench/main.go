@@ -83,7 +83,8 @@ func run(count int, out, rawPath string) error {
 		{"opstop20", "./supervisor/runner", "^BenchmarkOperatorStopToDurable20$", "5x", nil},
 		{"opstop1", "./supervisor/runner", "^BenchmarkOperatorStopToDurable20$", "5x", []string{"HERMES_BENCH_GATEWAYS=1"}},
 		{"rss", "./supervisor/runner", "^(BenchmarkIdleRSS|BenchmarkIdleRSSModule|BenchmarkS6SuperviseRSS)$", "1x", []string{mod}},
-		{"container", "./tests/e2e", "^BenchmarkContainerStop20(Floor)?$", "1x", nil},
+		{"pss", "./supervisor/runner", "^(BenchmarkPSS20|BenchmarkFloorPSS20)$", "1x", nil},
+		{"container", "./tests/e2e", "^BenchmarkContainerStop20(Forwarders|Floor)?$", "1x", nil},
 	}
 	var rawOut bytes.Buffer
 	vals := map[string][]float64{}
@@ -188,10 +189,16 @@ func figures() []figure {
 		{"Stop signal -> durable state (operator stop: written before forwarding)", "20 gateways at once, p50", "opstop20|BenchmarkOperatorStopToDurable20|p50-ms", 1, "ms", "opstop20|BenchmarkOperatorStopToDurable20|proc-floor-p50-ms", "20 wrappers that write, p50", 1, true},
 		{"Stop signal -> durable state (operator stop: written before forwarding)", "20 gateways at once, p99", "opstop20|BenchmarkOperatorStopToDurable20|p99-ms", 1, "ms", "opstop20|BenchmarkOperatorStopToDurable20|proc-floor-p99-ms", "20 wrappers that write, p99", 1, true},
 		{"Stop signal -> durable state (operator stop: written before forwarding)", "20 at once, in-process p99 (signal handled -> durable)", "opstop20|BenchmarkOperatorStopToDurable20|in-proc-p99-ms", 1, "ms", "opstop20|BenchmarkOperatorStopToDurable20|proc-floor-p99-ms", "20 wrappers that write, p99", 1, true},
-		{"Container stop, 20 gateways", "SIGTERM to PID 1 -> every state durable, PID 1 exited", "container|BenchmarkContainerStop20|stop-ms", 1, "ms", "container|BenchmarkContainerStop20Floor|stop-ms", "bare s6-svscan, 20 sleep services", 1, true},
+		{"Container stop, 20 gateways", "SIGTERM to PID 1 -> every state durable, PID 1 exited", "container|BenchmarkContainerStop20|stop-ms", 1, "ms", "container|BenchmarkContainerStop20Forwarders|stop-ms", "20 Go wrappers that only forward (the design's floor)", 1, true},
+		{"Container stop, 20 gateways", "of which the stop step (every slot down through its supervisor)", "container|BenchmarkContainerStop20|stop-step-ms", 1, "ms", "container|BenchmarkContainerStop20|stop-ms", "the whole stop", 1, true},
+		{"Container stop, 20 gateways", "20 Go wrappers that only forward, under bare s6-svscan", "container|BenchmarkContainerStop20Forwarders|stop-ms", 1, "ms", "container|BenchmarkContainerStop20Floor|stop-ms", "bare s6-svscan, 20 sleep services", 1, true},
+		{"Container stop, 20 gateways", "bare s6-svscan, 20 sleep services", "container|BenchmarkContainerStop20Floor|stop-ms", 1, "ms", "", "", 0, true},
 		{"Idle RSS per gateway", "`supervisor run`, default policy", "rss|BenchmarkIdleRSS|rss-MiB", 1, "MiB", "rss|BenchmarkS6SuperviseRSS|rss-MiB", "s6-supervise", 1, true},
 		{"Idle RSS per gateway", "`supervisor run`, Go-built policy", "rss|BenchmarkIdleRSSModule|rss-MiB", 1, "MiB", "rss|BenchmarkS6SuperviseRSS|rss-MiB", "s6-supervise", 1, true},
 		{"Idle RSS per gateway", "s6-supervise (the floor)", "rss|BenchmarkS6SuperviseRSS|rss-MiB", 1, "MiB", "", "", 0, true},
+		{"Memory per gateway, 20 side by side (proportional set size)", "`supervisor run`, default policy, Pss", "pss|BenchmarkPSS20|pss-MiB", 1, "MiB", "pss|BenchmarkFloorPSS20|pss-MiB", "20 minimal Go wrappers, Pss", 1, true},
+		{"Memory per gateway, 20 side by side (proportional set size)", "`supervisor run`, default policy, VmRSS", "pss|BenchmarkPSS20|rss-MiB", 1, "MiB", "rss|BenchmarkS6SuperviseRSS|rss-MiB", "s6-supervise", 1, true},
+		{"Memory per gateway, 20 side by side (proportional set size)", "20 minimal Go wrappers (the floor of a Go wrapper), Pss", "pss|BenchmarkFloorPSS20|pss-MiB", 1, "MiB", "", "", 0, true},
 		{"Decision journal", "one append (exit decision, 8 history records)", "journal|BenchmarkAppend|ns/op", us, "µs", "opstop1|BenchmarkOperatorStopToDurable20|proc-floor-p50-ms", "one durable stop of a minimal wrapper, p50", 1000, true},
 	}
 }
@@ -255,8 +262,9 @@ const notes = `
 - First decision: ` + "`policy.Open`" + ` plus one decision in a fresh engine inside the benchmark process, with no compilation cache and with a warm one (what ` + "`supervisor run`" + ` pays when it starts, minus process start).
 - Boot: ` + "`boot.Run`" + ` over N named profiles plus default (a third running, a third stopped, a third without state), policy already open, a fresh scan directory on /dev/shm each time (median of each run's iterations). Restart: the volume was booted once before, as after a container restart. First boot: a volume never booted, so every profile's log directory, state directory and decision journal is created; its reference is creating those 3003 inodes bare on the same file system in the same loop (on this machine's ext4 a new inode costs far more than a lookup, and more as the file system churns).
 - Stop signal -> durable state: SIGTERM to ` + "`supervisor run`" + ` until the stand-in gateway receives the forwarded signal, which happens only once the decided state is durable: fsynced by this stop, or (plain SIGTERM, decided ` + "`running`" + `) found to be exactly the file the supervisor last made durable. The references, measured in the same iterations, are as many minimal wrappers (a Go process around the same stand-in gateway) stopped the same way: one kind forwards the signal at once (what any process-per-gateway supervisor pays at the least on this machine; its first part, SIGTERM sent -> the wrapper's Go code runs, is reported on its own), the other first makes one state-sized file durable with the same sequence (temporary file, fsync, rename, fsync of the directory). The operator-stop benchmark puts a planned-stop marker naming every supervisor before the signal, so every decision is written before forwarding. 1 gateway: five stops per run; 20: twenty at once, five times per run.
-- Container stop: the simulated container (PID namespace, tmpfs scan directory) running ` + "`supervisor init`" + ` with 20 started gateways; SIGTERM to PID 1 until it exits; every state file is checked afterwards (trigger=signal). The reference is a bare s6-svscan PID 1 with 20 ` + "`sleep`" + ` services.
+- Container stop: the simulated container (PID namespace, tmpfs scan directory) running ` + "`supervisor init`" + ` with 20 started gateways; SIGTERM to PID 1 until it exits; every state file is checked afterwards (trigger=signal). The stop step is ` + "`supervisor init`" + `'s own report of its stop step (every slot brought down through its supervisor, as s6-overlay's cont-finish step does), the rest being process exit and the kill(-1) sweep. References: the same stop with 20 minimal Go wrappers (forward SIGTERM to the stand-in gateway, decide and record nothing) under a bare s6-svscan, which is what any design with one Go process per gateway pays; and a bare s6-svscan PID 1 with 20 ` + "`sleep`" + ` services.
 - Idle RSS: VmRSS of ` + "`supervisor run`" + ` 0.5 s after its gateway is ready; the floor is VmRSS of s6-supervise supervising ` + "`sleep`" + `.
+- Memory per gateway, 20 side by side: 20 ` + "`supervisor run`" + ` with the default policy started at once, each with its gateway ready, then 1 s idle; the median of their Pss (from /proc/PID/smaps_rollup: private pages plus each shared page divided among its sharers, so the binary's text counts once across the 20) and of their VmRSS. The floor is 20 minimal Go wrappers measured the same way.
 `
 
 func machine() []string {
