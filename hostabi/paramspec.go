@@ -167,43 +167,9 @@ func (m *Metadata) Param(key string) (ParamSpec, bool) {
 // likely typo: one edit for short keys, two from six characters on, case
 // ignored), or "" when none is near.
 func (m *Metadata) Nearest(key string) string {
-	best, bestD := "", -1
-	for _, s := range m.Params {
-		d := editDistance(key, s.Key)
-		if d <= min(2, max(1, len(s.Key)/3)) && (bestD < 0 || d < bestD) {
-			best, bestD = s.Key, d
-		}
+	keys := make([]string, len(m.Params))
+	for i, s := range m.Params {
+		keys[i] = s.Key
 	}
-	return best
-}
-
-// editDistance is the optimal-string-alignment distance between a and b,
-// ignoring case: insertions, deletions, substitutions and transpositions of
-// neighbours each cost one. Keys longer than 128 are not compared.
-func editDistance(a, b string) int {
-	x, y := []rune(strings.ToLower(a)), []rune(strings.ToLower(b))
-	if len(x) > 128 || len(y) > 128 {
-		return math.MaxInt32
-	}
-	d := make([][]int, len(x)+1)
-	for i := range d {
-		d[i] = make([]int, len(y)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(x); i++ {
-		for j := 1; j <= len(y); j++ {
-			cost := 1
-			if x[i-1] == y[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && x[i-1] == y[j-2] && x[i-2] == y[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(x)][len(y)]
+	return NearestName(key, keys)
 }

@@ -433,25 +433,6 @@ func TestForProfileIgnoresHermesOwnSettings(t *testing.T) {
 	assert.Equal(t, 3*time.Second, c.Gateway.StopGrace.D())
 }
 
-func TestDistance(t *testing.T) {
-	for _, tt := range []struct {
-		a, b string
-		d    int
-	}{
-		{"stop_grace", "stop_grace", 0},
-		{"stop_grase", "stop_grace", 1},
-		{"stop_graec", "stop_grace", 1},
-		{"Stop_Grace", "stop_grace", 0},
-		{"stopgrace", "stop_grace", 1},
-		{"user", "usr", 1},
-		{"", "home", 4},
-		{"abc", "xyz", 3},
-		{strings.Repeat("a", 65), "a", 1 << 30},
-	} {
-		assert.Equal(t, tt.d, distance(tt.a, tt.b), "%s/%s", tt.a, tt.b)
-	}
-}
-
 // tagged walks a struct type's toml tags on its own, as the documentation
 // of Config says settings are found: a field whose type is a struct of
 // settings is a table, any other tagged field a setting.

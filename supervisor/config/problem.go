@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
+	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
 )
 
 // Problem is one thing wrong with the configuration. Check and
@@ -152,14 +153,7 @@ func escape(s string) string {
 // sibling within a small edit distance, else a setting of that name in
 // another table (a key written under the wrong header), else "".
 func suggest(t *table, piece string) string {
-	best, bestD := "", -1
-	for _, name := range t.names {
-		d := distance(piece, name)
-		if d <= maxDistance(name) && (bestD < 0 || d < bestD) {
-			best, bestD = name, d
-		}
-	}
-	if best != "" {
+	if best := hostabi.NearestName(piece, t.names); best != "" {
 		return join(t.key, best)
 	}
 	for _, s := range settings {
@@ -178,41 +172,4 @@ func suggestFold(t *table, piece string) string {
 		}
 	}
 	return ""
-}
-
-// maxDistance is how far a typo of name may be: one edit for short names,
-// two from six letters on.
-func maxDistance(name string) int {
-	return min(2, max(1, len(name)/3))
-}
-
-// distance is the optimal-string-alignment edit distance between a and b,
-// ignoring case: insertions, deletions, substitutions and transpositions of
-// neighbours each cost one. Long inputs are not compared (no suggestion).
-func distance(a, b string) int {
-	x, y := []rune(strings.ToLower(a)), []rune(strings.ToLower(b))
-	if len(x) > 64 || len(y) > 64 {
-		return 1 << 30
-	}
-	d := make([][]int, len(x)+1)
-	for i := range d {
-		d[i] = make([]int, len(y)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(x); i++ {
-		for j := 1; j <= len(y); j++ {
-			cost := 1
-			if x[i-1] == y[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && x[i-1] == y[j-2] && x[i-2] == y[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(x)][len(y)]
 }
