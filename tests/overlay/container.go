@@ -111,7 +111,7 @@ func New(t testing.TB, opts Options) *Container {
 			t.Fatalf("overlay: %s not found: install util-linux and coreutils", b)
 		}
 	}
-	root, err := moduleRoot()
+	root, err := container.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -384,20 +384,8 @@ func (c *Container) stage2Done() bool {
 	return sawShutdownd
 }
 
-// Result is what an Exec returned.
-type Result struct {
-	Args   []string
-	Stdout string
-	Stderr string
-	Code   int // -1 when it could not run
-}
-
-// OK reports exit code 0.
-func (r Result) OK() bool { return r.Code == 0 }
-
-func (r Result) String() string {
-	return fmt.Sprintf("%q exited %d\nstdout: %s\nstderr: %s", r.Args, r.Code, r.Stdout, r.Stderr)
-}
+// Result is what an Exec returned: the simulated container's type.
+type Result = container.Result
 
 // Exec is `docker exec` as root.
 func (c *Container) Exec(args ...string) Result { return c.exec(0, args) }

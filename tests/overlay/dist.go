@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/hermes-supervisor/hermes-supervisor/tests/container"
 )
 
 // The environment variables that say where s6-overlay comes from.
@@ -149,7 +151,7 @@ func FindBuildScript() (string, error) {
 		}
 		return p, nil
 	}
-	root, err := moduleRoot()
+	root, err := container.ModuleRoot()
 	if err != nil {
 		return "", err
 	}
@@ -211,22 +213,4 @@ func lastLines(s string, n int) string {
 		ls = ls[len(ls)-n:]
 	}
 	return strings.Join(ls, "\n")
-}
-
-// moduleRoot finds the directory holding go.mod above the working directory.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("overlay: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("overlay: no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }
