@@ -188,7 +188,7 @@ func TestPolicyAssemblyScriptPath(t *testing.T) {
 
 	code, _, stderr = runCmd(t, "policy", "test", "--cache-dir", "", dir)
 	assert.Equal(t, 2, code)
-	assert.Equal(t, "supervisor: policy test: "+filepath.Join(dir, "fixtures", "policy.toml")+": policy "+dir+": "+dir+
+	assert.Equal(t, "supervisor: policy test: "+filepath.Join(dir, "fixtures", "policy.toml")+": "+dir+
 		": AssemblyScript compiler not found in "+filepath.Join(dir, "node_modules")+" or a directory above it; install it: npm ci --prefix "+dir+"\n", stderr,
 		"one line saying what to install")
 
