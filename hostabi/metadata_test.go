@@ -149,13 +149,4 @@ func TestParamSpecCheck(t *testing.T) {
 	}
 	_, ok := m.Param("multiplex_profile")
 	assert.False(t, ok)
-	for typo, want := range map[string]string{
-		"multiplex_profile":  "multiplex_profiles",
-		"Multiplex_Profiles": "multiplex_profiles",
-		"widnow":             "window",
-		"mx":                 "max",
-		"colour":             "",
-	} {
-		assert.Equal(t, want, m.Nearest(typo), typo)
-	}
 }

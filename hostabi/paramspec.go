@@ -162,14 +162,3 @@ func (m *Metadata) Param(key string) (ParamSpec, bool) {
 	}
 	return ParamSpec{}, false
 }
-
-// Nearest is the declared parameter whose key is nearest to key (a
-// likely typo: one edit for short keys, two from six characters on, case
-// ignored), or "" when none is near.
-func (m *Metadata) Nearest(key string) string {
-	keys := make([]string, len(m.Params))
-	for i, s := range m.Params {
-		keys[i] = s.Key
-	}
-	return NearestName(key, keys)
-}

@@ -44,6 +44,10 @@ func Inspect(ctx context.Context, wasm []byte) Info {
 			mod, name, _ := m.Import()
 			info.Imports = append(info.Imports, mod+"."+name+" (memory)")
 		}
+		// A module may import one function several times (Go-built ones
+		// import fd_write twice): the host sees one import.
+		slices.Sort(info.Imports)
+		info.Imports = slices.Compact(info.Imports)
 		for name, f := range e.compiled.ExportedFunctions() {
 			info.Exports = append(info.Exports, name+" "+sigString(f.ParamTypes(), f.ResultTypes()))
 		}

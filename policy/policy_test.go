@@ -282,6 +282,10 @@ func TestInspect(t *testing.T) {
 	assert.ErrorIs(t, bad.Problem, policy.ErrABI)
 	assert.Equal(t, uint32(0x00020000), bad.ABI, "the version is shown even when refused")
 
+	dup := policy.Inspect(ctx, mustRead(t, module(t, "hostile", "dupimport")))
+	assert.Equal(t, []string{"wasi_snapshot_preview1.clock_time_get", "wasi_snapshot_preview1.fd_write"}, dup.Imports,
+		"each import once, sorted")
+
 	junk := policy.Inspect(ctx, []byte("junk"))
 	assert.Error(t, junk.Problem)
 	assert.Equal(t, 4, junk.Size)

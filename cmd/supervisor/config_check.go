@@ -226,7 +226,7 @@ func paramWarnings(m *checkedModule, opened openedModule, profiles []config.Conf
 			switch {
 			case !ok:
 				msg = fmt.Sprintf("%s in %s: policy module %s reads no parameter %q, so it has no effect", key, file, opened.Identity, p.Key)
-				if near := meta.Nearest(p.Key); near != "" {
+				if near := config.NearestName(p.Key, paramKeys(meta)); near != "" {
 					msg += fmt.Sprintf("; did you mean %q?", near)
 				}
 				msg += " (" + declaredPhrase(meta) + ")"
@@ -355,4 +355,13 @@ func verdictWord(ok bool) string {
 		return "ok"
 	}
 	return "PROBLEMS"
+}
+
+// paramKeys are the keys of the parameters meta declares.
+func paramKeys(meta hostabi.Metadata) []string {
+	keys := make([]string, len(meta.Params))
+	for i, s := range meta.Params {
+		keys[i] = s.Key
+	}
+	return keys
 }

@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
-	"github.com/hermes-supervisor/hermes-supervisor/hostabi"
 )
 
 // Problem is one thing wrong with the configuration. Check and
@@ -153,7 +152,7 @@ func escape(s string) string {
 // sibling within a small edit distance, else a setting of that name in
 // another table (a key written under the wrong header), else "".
 func suggest(t *table, piece string) string {
-	if best := hostabi.NearestName(piece, t.names); best != "" {
+	if best := NearestName(piece, t.names); best != "" {
 		return join(t.key, best)
 	}
 	for _, s := range settings {

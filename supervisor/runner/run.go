@@ -729,23 +729,10 @@ func reapLeftover(log *slog.Logger, gw state.Proc, grace time.Duration) {
 	_ = syscall.Kill(-gw.Pid, syscall.SIGTERM)
 	deadline := time.Now().Add(grace)
 	for time.Now().Before(deadline) {
-		if p, err := state.ProcOf(gw.Pid); err != nil || p != gw || zombie(gw.Pid) {
+		if state.Gone(gw) {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	_ = syscall.Kill(-gw.Pid, syscall.SIGKILL)
-}
-
-func zombie(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	for i := len(b) - 1; i >= 0; i-- {
-		if b[i] == ')' {
-			return i+2 < len(b) && b[i+2] == 'Z'
-		}
-	}
-	return false
 }

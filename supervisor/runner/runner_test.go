@@ -517,7 +517,8 @@ func TestHistoryFeedsPolicy(t *testing.T) {
 // gone reports whether pid has ended (a zombie not yet reaped by whoever
 // adopted it counts as ended).
 func gone(pid int) bool {
-	return syscall.Kill(pid, 0) == syscall.ESRCH || zombie(pid)
+	p, err := state.ProcOf(pid)
+	return err != nil || state.Gone(p)
 }
 
 func TestReadyAfterWithoutNotification(t *testing.T) {

@@ -42,21 +42,37 @@ var ErrNoProcess = errors.New("no such process")
 
 // ProcOf reads the identity of process pid from /proc.
 func ProcOf(pid int) (Proc, error) {
+	p, _, err := readStat(pid)
+	return p, err
+}
+
+// Gone reports whether p no longer runs: /proc has no such process,
+// another process has taken its pid, or it is a zombie its parent has not
+// reaped yet.
+func Gone(p Proc) bool {
+	q, zombie, err := readStat(p.Pid)
+	return err != nil || q != p || zombie
+}
+
+// readStat reads process pid's identity from /proc/PID/stat, and whether
+// it is a zombie (state Z).
+func readStat(pid int) (Proc, bool, error) {
 	if pid <= 0 {
-		return Proc{}, fmt.Errorf("state: pid %d: %w", pid, ErrNoProcess)
+		return Proc{}, false, fmt.Errorf("state: pid %d: %w", pid, ErrNoProcess)
 	}
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscallESRCH) {
-		return Proc{}, fmt.Errorf("state: pid %d: %w", pid, ErrNoProcess)
+		return Proc{}, false, fmt.Errorf("state: pid %d: %w", pid, ErrNoProcess)
 	}
 	if err != nil {
-		return Proc{}, fmt.Errorf("state: pid %d: %w", pid, err)
+		return Proc{}, false, fmt.Errorf("state: pid %d: %w", pid, err)
 	}
 	st, err := ParseStartTime(b)
 	if err != nil {
-		return Proc{}, fmt.Errorf("state: /proc/%d/stat: %w", pid, err)
+		return Proc{}, false, fmt.Errorf("state: /proc/%d/stat: %w", pid, err)
 	}
-	return Proc{Pid: pid, StartTime: st}, nil
+	i := bytes.LastIndexByte(b, ')') // ParseStartTime found it, and fields after it
+	return Proc{Pid: pid, StartTime: st}, i+2 < len(b) && b[i+2] == 'Z', nil
 }
 
 // Self is the identity of the calling process.

@@ -49,6 +49,26 @@ func TestSelfMatchesProc(t *testing.T) {
 	assert.ErrorIs(t, err, ErrNoProcess)
 }
 
+// Gone: a live process is not gone; the same pid with another start
+// time, no such process, and an unreaped zombie are.
+func TestGone(t *testing.T) {
+	self, err := Self()
+	require.NoError(t, err)
+	assert.False(t, Gone(self))
+	assert.True(t, Gone(Proc{Pid: self.Pid, StartTime: self.StartTime + 1}), "another life of the pid")
+	assert.True(t, Gone(Proc{Pid: 1 << 30, StartTime: 1}))
+	assert.True(t, Gone(Proc{}))
+
+	child := exec.Command("true")
+	require.NoError(t, child.Start())
+	p, err := ProcOf(child.Process.Pid)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return Gone(p) }, 5*time.Second, 5*time.Millisecond, "an exited, unreaped child is a zombie")
+	_, err = ProcOf(child.Process.Pid)
+	assert.NoError(t, err, "the zombie is still in /proc: Gone says so from its state")
+	require.NoError(t, child.Wait())
+}
+
 func TestJudge(t *testing.T) {
 	self := Proc{Pid: 100, StartTime: 5000}
 	m := Marker{TargetPid: 100, TargetStartTime: 5000, StopperPid: 7, WrittenAt: t0, Intent: IntentStop}

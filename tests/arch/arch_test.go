@@ -39,7 +39,7 @@ var allowed = map[string][]string{
 	"supervisor/volume":         {},
 	"supervisor/show":           {},
 	"supervisor/profile":        {"supervisor/volume"},
-	"supervisor/config":         {"hostabi", "supervisor/volume"},
+	"supervisor/config":         {"supervisor/volume"},
 	"supervisor/state":          {"hostabi", "supervisor/profile", "supervisor/volume"},
 	"supervisor/lifecycle":      {"hostabi", "supervisor/profile", "supervisor/state"},
 	"supervisor/journal":        {"hostabi", "supervisor/volume"},

@@ -1,4 +1,4 @@
-package hostabi
+package config
 
 import "strings"
 
@@ -12,8 +12,8 @@ const farNames = 1 << 30
 // NearestName is the candidate nearest to name, or "" when none is near
 // enough: one edit for candidates of up to five characters, two from six
 // on, letter case ignored. Of equally near candidates, the first wins. It
-// answers "did you mean ...?" for a module's undeclared parameters, and
-// the host's configuration uses it for its unknown keys.
+// answers "did you mean ...?" for the configuration's unknown keys and for
+// a policy parameter the module does not declare.
 func NearestName(name string, candidates []string) string {
 	best, bestD := "", -1
 	for _, c := range candidates {
