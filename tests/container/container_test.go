@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -69,6 +70,23 @@ func markerProcesses(t *testing.T, c *container.Container) []int {
 		}
 	}
 	return pids
+}
+
+// The meter counts the CPU of a child it did not start itself in any
+// special way: at least what the kernel charged the child.
+func TestCPUMeter(t *testing.T) {
+	m, err := container.MeterCPU()
+	require.NoError(t, err)
+	defer m.Close()
+	u0, err := m.Used()
+	require.NoError(t, err)
+	child := exec.Command("sh", "-c", "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done")
+	require.NoError(t, child.Run())
+	u1, err := m.Used()
+	require.NoError(t, err)
+	charged := child.ProcessState.UserTime() + child.ProcessState.SystemTime()
+	require.Greater(t, charged, time.Duration(0))
+	assert.GreaterOrEqual(t, u1-u0, charged-time.Millisecond, "the group's CPU includes the child's")
 }
 
 func TestRawS6Restart(t *testing.T) {

@@ -18,10 +18,12 @@ import (
 // every gateway's state must be durable. Each stop is checked: every state
 // file records the signal that stopped it (trigger=signal,
 // gateway_state=running). Reported as stop-ms (the mean of the
-// iterations; run with -count for a distribution).
+// iterations; run with -count for a distribution), with stop-cpu-ms, the
+// CPU time every process of the container used during the stop.
 func BenchmarkContainerStop20(b *testing.B) {
 	const n = 20
-	var total, step time.Duration
+	m := meterCPU(b)
+	var total, step, cpu time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		require.NoError(b, container.HermesUser())
@@ -43,11 +45,10 @@ func BenchmarkContainerStop20(b *testing.B) {
 				b.Fatalf("%s never running", name)
 			}
 		}
-		b.StartTimer()
-		st := c.Stop()
-		b.StopTimer()
+		st, used := timedStop(b, c, m)
 		require.False(b, st.Killed, "PID 1 had to be killed")
 		total += st.After
+		cpu += used
 		if d, ok := stopStep(c.Console); ok {
 			step += d
 		}
@@ -60,6 +61,31 @@ func BenchmarkContainerStop20(b *testing.B) {
 	}
 	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "stop-ms")
 	b.ReportMetric(float64(step.Microseconds())/1000/float64(b.N), "stop-step-ms")
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "stop-cpu-ms")
+}
+
+// meterCPU meters the CPU time of this benchmark process and of every
+// container it starts from now on (see container.CPUMeter).
+func meterCPU(b *testing.B) *container.CPUMeter {
+	b.Helper()
+	m, err := container.MeterCPU()
+	require.NoError(b, err)
+	b.Cleanup(m.Close)
+	return m
+}
+
+// timedStop stops c and returns what it took and the CPU time every
+// process used meanwhile (the benchmark process only waits).
+func timedStop(b *testing.B, c *container.Container, m *container.CPUMeter) (container.Stopped, time.Duration) {
+	b.Helper()
+	u0, err := m.Used()
+	require.NoError(b, err)
+	b.StartTimer()
+	st := c.Stop()
+	b.StopTimer()
+	u1, err := m.Used()
+	require.NoError(b, err)
+	return st, u1 - u0
 }
 
 // stopStep reads, from init's console, how long the last stop step took
@@ -105,7 +131,8 @@ func BenchmarkContainerStop20Floor(b *testing.B) {
 // services whose run script is run(c).
 func benchBareStop(b *testing.B, run func(*container.Container) string) {
 	const n = 20
-	var total time.Duration
+	m := meterCPU(b)
+	var total, cpu time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		c := container.New(b, container.Options{
@@ -126,11 +153,11 @@ func benchBareStop(b *testing.B, run func(*container.Container) string) {
 		for j := range n {
 			c.WaitUp(fmt.Sprintf("g%02d", j), upDeadline)
 		}
-		b.StartTimer()
-		st := c.Stop()
-		b.StopTimer()
+		st, used := timedStop(b, c, m)
 		require.False(b, st.Killed, "PID 1 had to be killed")
 		total += st.After
+		cpu += used
 	}
 	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "stop-ms")
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "stop-cpu-ms")
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hermes-supervisor/hermes-supervisor/tests/container"
 	"github.com/hermes-supervisor/hermes-supervisor/tests/overlay"
 )
 
@@ -16,11 +17,18 @@ import (
 //	step-ms      stage 3's kill(-1, SIGTERM): the stop step and the rest of
 //	             s6-overlay's rc.shutdown are done
 //	gateways-ms  the last gateway slot's finish done (not when idle)
+//	cpu-ms       the CPU time every process of the container used
+//	             meanwhile (container.CPUMeter)
 //
 // The idle container is the reference: s6-overlay's own stop, its
 // S6_KILL_GRACETIME sleep included. A stop that lost a decision or
 // SIGKILLed a gateway fails the benchmark: a fast wrong stop is no figure.
 func BenchmarkOverlayStop(b *testing.B) {
+	m, err := container.MeterCPU()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
 	for _, bc := range []struct {
 		name string
 		fast int
@@ -28,7 +36,7 @@ func BenchmarkOverlayStop(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			c := overlay.New(b, overlay.Options{})
 			fl := c.SeedFleet(bc.fast, 0, 0)
-			var stop, step, gateways time.Duration
+			var stop, step, gateways, cpu time.Duration
 			for i := 1; i <= b.N; i++ {
 				c.Start()
 				c.WaitBooted(60 * time.Second)
@@ -42,7 +50,16 @@ func BenchmarkOverlayStop(b *testing.B) {
 					time.Sleep(2*time.Second - u)
 				}
 				c.StartSentinel("term", false)
+				u0, err := m.Used()
+				if err != nil {
+					b.Fatal(err)
+				}
 				st := c.Stop()
+				u1, err := m.Used()
+				if err != nil {
+					b.Fatal(err)
+				}
+				cpu += u1 - u0
 				if st.Killed || st.TermAll < 0 {
 					b.Fatalf("stop %d: runtime SIGKILL %v, kill(-1, SIGTERM) seen %v", i, st.Killed, st.TermAll >= 0)
 				}
@@ -61,6 +78,7 @@ func BenchmarkOverlayStop(b *testing.B) {
 			n := float64(b.N)
 			b.ReportMetric(float64(stop.Milliseconds())/n, "stop-ms")
 			b.ReportMetric(float64(step.Milliseconds())/n, "step-ms")
+			b.ReportMetric(float64(cpu.Milliseconds())/n, "cpu-ms")
 			if bc.fast > 0 {
 				b.ReportMetric(float64(gateways.Milliseconds())/n, "gateways-ms")
 			}
