@@ -202,6 +202,7 @@ func (e *env) lifecycle(uid int, name string) {
 }
 
 func TestOperatorLifecycle(t *testing.T) {
+	t.Parallel() // its own volume, scan directory and s6-svscan
 	e := newEnv(t)
 	e.ok(0, "boot")
 	s6test.Start(t, e.scandir)
@@ -375,6 +376,7 @@ func TestBootCommand(t *testing.T) {
 }
 
 func TestInit(t *testing.T) {
+	t.Parallel() // its own volume, scan directory and s6-svscan
 	e := newEnv(t)
 	e.ok(0, "profile", "create", "coder")
 	// A gateway that ignores SIGTERM: s6's timeout-kill (stop_grace + 5s) bounds it.

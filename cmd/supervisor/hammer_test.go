@@ -35,8 +35,9 @@ import (
 // read whole, no temporary file is left in the profile, and no planned-stop
 // marker is left naming a process that is gone.
 func TestGatewayCommandHammer(t *testing.T) {
+	t.Parallel() // its own volume, scan directory and s6-svscan
 	const workers = 5
-	rounds := testenv.Trials(t, 2, 8)
+	rounds := testenv.Trials(t, 1, 8)
 	e := newEnv(t)
 	e.ok(0, "boot")
 	s6test.Start(t, e.scandir)

@@ -31,6 +31,7 @@ import (
 // why the module was not used, and exits; the next boot would start all
 // 20 again. Nothing is lost.
 func TestHostileModuleContainerCycle(t *testing.T) {
+	t.Parallel() // its own volume, scan directory and s6-svscan
 	const n = 20
 	for _, tc := range []struct{ module, why string }{
 		{"trap", "unreachable"},

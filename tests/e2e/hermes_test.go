@@ -10,9 +10,9 @@ package e2e
 // status`) must agree with the supervisor's, and the gateway's logs must
 // show no fight over its identity files and no unclean-exit diagnostic.
 //
-// It needs hermes-agent in a virtual environment: tests/run.sh installs it
+// It runs with HERMES_TEST_LONG=1 (tests/run.sh, and so CI, sets it), and
+// needs hermes-agent in a virtual environment: tests/run.sh installs it
 // (tests/hermes/install.sh); a missing one fails with the command to run.
-// HERMES_TEST_LONG=1 adds repeated container restarts with two gateways.
 
 import (
 	"context"
@@ -29,6 +29,7 @@ import (
 
 	"github.com/hermes-supervisor/hermes-supervisor/tests/container"
 	agent "github.com/hermes-supervisor/hermes-supervisor/tests/hermes"
+	"github.com/hermes-supervisor/hermes-supervisor/tests/testenv"
 )
 
 // hermesDeadline bounds how long a real gateway may take to come up and
@@ -201,6 +202,9 @@ func gatewayStart(t *testing.T, c *container.Container, profile string) {
 }
 
 func TestHermesGateway(t *testing.T) {
+	if !testenv.Long() {
+		t.Skip("the real hermes gateway (about 40 s of Python start-ups): HERMES_TEST_LONG=1 runs it, as tests/run.sh and so CI do")
+	}
 	v := needVenv(t)
 
 	// test_container_restart.py::test_live_gateway_autostarts_after_real_restart_without_manual_state_stamp,
@@ -333,24 +337,22 @@ func TestHermesGateway(t *testing.T) {
 		noFights(t, c, "coder")
 	})
 
-	if os.Getenv("HERMES_TEST_LONG") == "1" {
-		t.Run("repeated restarts with two gateways (HERMES_TEST_LONG)", func(t *testing.T) {
-			c := hermesBoot(t, v)
-			gatewayStart(t, c, "coder")
-			gatewayStart(t, c, "writer")
-			lives := map[string]life{"coder": waitHermesRunning(t, c, v, "coder", life{}), "writer": waitHermesRunning(t, c, v, "writer", life{})}
-			for i := range 8 {
-				lines := restart(t, c, "coder", "writer")
-				for p := range lives {
-					require.Equal(t, "started", lines[p]["action"], "restart %d: %s: %v", i, p, lines[p])
-					require.Equal(t, "clean", lines[p]["prior_exit"], "restart %d: %s", i, p)
-					lives[p] = waitHermesRunning(t, c, v, p, lives[p])
-				}
+	t.Run("repeated restarts with two gateways", func(t *testing.T) {
+		c := hermesBoot(t, v)
+		gatewayStart(t, c, "coder")
+		gatewayStart(t, c, "writer")
+		lives := map[string]life{"coder": waitHermesRunning(t, c, v, "coder", life{}), "writer": waitHermesRunning(t, c, v, "writer", life{})}
+		for i := range 8 {
+			lines := restart(t, c, "coder", "writer")
+			for p := range lives {
+				require.Equal(t, "started", lines[p]["action"], "restart %d: %s: %v", i, p, lines[p])
+				require.Equal(t, "clean", lines[p]["prior_exit"], "restart %d: %s", i, p)
+				lives[p] = waitHermesRunning(t, c, v, p, lives[p])
 			}
-			noFights(t, c, "coder")
-			noFights(t, c, "writer")
-		})
-	}
+		}
+		noFights(t, c, "coder")
+		noFights(t, c, "writer")
+	})
 }
 
 func tailOf(s string, n int) string {
