@@ -52,6 +52,17 @@ type Options struct {
 	// Volume is the host directory mounted at /opt/data; "" makes a new one.
 	// Two containers given the same Volume are a recreate.
 	Volume string
+	// Binds are read-only bind mounts of host paths, made at every Start
+	// in PID 1's mount namespace before the chroot, in this order. A
+	// missing target is created in the container's writable layer.
+	Binds []Bind
+}
+
+// Bind is a read-only bind mount of a host file or directory into the
+// container (`docker run -v HOST:AT:ro`).
+type Bind struct {
+	Host string // on the host
+	At   string // in the container, symlinks resolved there; "" is Host
 }
 
 // Container is one container: an image, its writable layer, its volume, and
@@ -203,16 +214,28 @@ func (c *Container) PID1() int { return c.pid1 }
 // Boots counts the boots so far.
 func (c *Container) Boots() int { return c.boots }
 
+// VolumeAt is where the volume is mounted in the container (the image's
+// first VOLUME, else /opt/data).
+func (c *Container) VolumeAt() string {
+	if len(c.Image.Volumes) > 0 {
+		return c.Image.Volumes[0]
+	}
+	return "/opt/data"
+}
+
 // Uptime is how long ago this boot started.
 func (c *Container) Uptime() time.Duration { return time.Since(c.booted) }
 
 // bootScript runs as PID 1 of the new namespaces before it execs the
 // entrypoint in the chroot: the root filesystem (overlayfs of the image's
 // layers and the container's upper directory), /proc, a minimal /dev, a
-// tmpfs /run and the volume, as Docker sets them up.
+// tmpfs /run, the volume and the binds (NB pairs HOST AT), as Docker sets
+// them up. A bind's target is resolved inside the root (realpath in the
+// chroot), so that a symlink of the image never leads a mount or a mkdir
+// onto the host.
 const bootScript = `set -e
-R=$1 LOWER=$2 UPPER=$3 WORK=$4 VOL=$5 VOLAT=$6
-shift 6
+R=$1 LOWER=$2 UPPER=$3 WORK=$4 VOL=$5 VOLAT=$6 NB=$7
+shift 7
 mount -t overlay overlay -o "lowerdir=$LOWER,upperdir=$UPPER,workdir=$WORK" "$R"
 mount -t proc proc "$R/proc"
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$R/run"
@@ -224,6 +247,12 @@ mkdir "$R/dev/shm" "$R/dev/pts"
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$R/dev/shm"
 ln -s /proc/self/fd "$R/dev/fd"
 ln -s /proc/self/fd/0 "$R/dev/stdin"; ln -s /proc/self/fd/1 "$R/dev/stdout"; ln -s /proc/self/fd/2 "$R/dev/stderr"
+while [ "$NB" -gt 0 ]; do
+  t=$R$(chroot "$R" realpath -m -- "$2")
+  if [ -d "$1" ]; then mkdir -p "$t"; else mkdir -p "${t%/*}"; [ -e "$t" ] || : > "$t"; fi
+  mount -o bind,ro "$1" "$t"
+  shift 2; NB=$((NB - 1))
+done
 hostname "$HOSTNAME"
 cd "$R"
 exec chroot "$R" "$@"
@@ -243,13 +272,19 @@ func (c *Container) Start() {
 		c.t.Fatal(err)
 	}
 	fmt.Fprintf(console, "==== boot %d\n", c.boots+1)
-	volAt := "/opt/data"
-	if len(c.Image.Volumes) > 0 {
-		volAt = c.Image.Volumes[0]
-	}
 	args := []string{"--pid", "--mount", "--uts", "--ipc", "--fork", "--kill-child=SIGKILL", "--propagation", "private",
 		"--", "/bin/sh", "-c", bootScript, "boot",
-		c.root, c.Image.Layer + ":" + c.Image.Base, c.upper, c.work, c.Volume, volAt}
+		c.root, c.Image.Layer + ":" + c.Image.Base, c.upper, c.work, c.Volume, c.VolumeAt(), strconv.Itoa(len(c.opts.Binds))}
+	for _, b := range c.opts.Binds {
+		at := b.At
+		if at == "" {
+			at = b.Host
+		}
+		if !filepath.IsAbs(b.Host) || !filepath.IsAbs(at) {
+			c.t.Fatalf("overlay: bind %s:%s: both paths must be absolute", b.Host, at)
+		}
+		args = append(args, b.Host, at)
+	}
 	args = append(args, c.Image.Entrypoint...)
 	cmd := exec.Command("unshare", args...)
 	cmd.Env = c.env

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -18,6 +19,14 @@ func (c *Container) ProfileDir(profile string) string {
 		return c.Volume
 	}
 	return c.VolumePath("profiles", profile)
+}
+
+// ProfileDirInside is a profile's directory as the container sees it.
+func (c *Container) ProfileDirInside(profile string) string {
+	if profile == "default" {
+		return c.VolumeAt()
+	}
+	return path.Join(c.VolumeAt(), "profiles", profile)
 }
 
 // GatewayState is what gateway_state.json says (the fields the table is
