@@ -117,6 +117,27 @@ func BenchmarkContainerStop20Forwarders(b *testing.B) {
 	require.NoError(b, err)
 	benchBareStop(b, func(c *container.Container) string {
 		return "#!/bin/sh\nexec " + fwd + " " + c.Bin.Standin + " --\n"
+	}, nil)
+}
+
+// BenchmarkContainerStop20ForwardersSlot is the same floor in the shape of
+// a gateway slot: each service also has a finish script (a shell that
+// reads a verdict file and exits, as a slot's does when run handed it a
+// verdict) and an s6-log logger of its own. What it adds to
+// BenchmarkContainerStop20Forwarders is the cost of the slot's shape, not
+// of the supervisor.
+func BenchmarkContainerStop20ForwardersSlot(b *testing.B) {
+	fwd, err := container.BuildProgram("./tests/e2e/forwarder", "forwarder")
+	require.NoError(b, err)
+	benchBareStop(b, func(c *container.Container) string {
+		return "#!/bin/sh\nexec 2>&1\nexec " + fwd + " " + c.Bin.Standin + " --\n"
+	}, func(logs string) map[string]string {
+		return map[string]string{
+			"finish":   "#!/bin/sh\nif read -r code plan 2>/dev/null <verdict; then :; fi\nexit 0\n",
+			"verdict":  "0 0\n",
+			"log/type": "longrun\n",
+			"log/run":  "#!/bin/sh\nexec 2>&1\nexec s6-log -b -- n10 s1048576 T " + logs + "\n",
+		}
 	})
 }
 
@@ -124,12 +145,15 @@ func BenchmarkContainerStop20Forwarders(b *testing.B) {
 // BenchmarkContainerStop20: a bare s6-svscan as PID 1 with 20 services
 // that exit at once on SIGTERM (sleep), no supervisor, no state.
 func BenchmarkContainerStop20Floor(b *testing.B) {
-	benchBareStop(b, func(*container.Container) string { return "#!/bin/sh\nexec sleep 3600\n" })
+	benchBareStop(b, func(*container.Container) string { return "#!/bin/sh\nexec sleep 3600\n" }, nil)
 }
 
 // benchBareStop times the stop of a bare s6-svscan as PID 1 with 20
-// services whose run script is run(c).
-func benchBareStop(b *testing.B, run func(*container.Container) string) {
+// services whose run script is run(c), and, when extra is set, the files
+// extra(logs) returns for each (path in the service directory -> content;
+// run and finish scripts are executable; logs is a fresh directory for a
+// logger).
+func benchBareStop(b *testing.B, run func(*container.Container) string, extra func(logs string) map[string]string) {
 	const n = 20
 	m := meterCPU(b)
 	var total, cpu time.Duration
@@ -146,6 +170,18 @@ func benchBareStop(b *testing.B, run func(*container.Container) string) {
 			require.NoError(b, os.MkdirAll(tmp, 0o755))
 			require.NoError(b, os.WriteFile(filepath.Join(tmp, "type"), []byte("longrun\n"), 0o644))
 			require.NoError(b, os.WriteFile(filepath.Join(tmp, "run"), []byte(run(c)), 0o755))
+			if extra != nil {
+				logs := filepath.Join(c.Home, "logs", name)
+				require.NoError(b, os.MkdirAll(c.Path(logs), 0o755))
+				for rel, content := range extra(logs) {
+					mode := os.FileMode(0o644)
+					if strings.HasSuffix(rel, "run") || rel == "finish" {
+						mode = 0o755
+					}
+					require.NoError(b, os.MkdirAll(filepath.Dir(filepath.Join(tmp, rel)), 0o755))
+					require.NoError(b, os.WriteFile(filepath.Join(tmp, rel), []byte(content), mode))
+				}
+			}
 			require.NoError(b, os.Rename(tmp, c.Slot(name)))
 		}
 		r := c.Exec("s6-svscanctl", "-a", c.Scandir)
