@@ -111,43 +111,29 @@ func inspectStopped(t *testing.T, c *container.Container, v agent.Venv, profile 
 	return view
 }
 
-// life is one gateway life: its pid in the container and its start time
-// (field 22 of /proc/PID/stat, as hermes records it). A fresh container
-// (a new PID namespace) may give the next gateway the same pid.
-type life struct{ pid, start int }
-
 // waitHermesRunning waits until hermes itself sees profile's gateway
 // running: it wrote gateway_state=running naming itself, holds
 // gateway.lock, and `hermes gateway status` agrees. It returns the
 // gateway's life; not is a life it must not be (the previous one).
-func waitHermesRunning(t *testing.T, c *container.Container, v agent.Venv, profile string, not life) life {
+func waitHermesRunning(t *testing.T, c *container.Container, v agent.Venv, profile string, not agent.Life) agent.Life {
 	t.Helper()
 	var view agent.View
-	pid := -1
-	var cur life
+	var cur agent.Life
 	ok := container.Poll(hermesDeadline, func() bool {
+		var up bool
 		view = inspect(t, c, v, profile, false)
-		rt := view.Map("runtime_status")
-		if view.String("gateway_state") != "running" || rt == nil {
-			return false
-		}
-		p, _ := rt["pid"].(float64)
-		st, _ := rt["start_time"].(float64)
-		pid = int(p)
-		cur = life{pid, int(st)}
-		// Ours as well: the supervisor records the gateway ready (and
-		// wanted running) gateway.ready_after into its life.
-		return pid > 0 && cur != not && view.Int("running_pid") == pid && view["lock_active"] == true && rt["desired_state"] == "running"
+		cur, up = view.RunningLife(not)
+		return up
 	})
 	require.True(t, ok, "%s: hermes never saw its gateway running: %v", profile, view)
 	st := inspect(t, c, v, profile, true).Map("status_cli")
 	require.NotNil(t, st)
 	assert.Equal(t, true, st["running"], "%s: hermes gateway status: %v", profile, st["output"])
-	assert.Contains(t, st["pids"], float64(pid), "%s: hermes gateway status names the gateway", profile)
+	assert.Contains(t, st["pids"], float64(cur.Pid), "%s: hermes gateway status names the gateway", profile)
 	assert.FileExists(t, filepath.Join(c.ProfileDir(profile), "gateway.pid"), "the gateway's own pid file")
 	rec := inspect(t, c, v, profile, false).Map("pid_record")
 	require.NotNil(t, rec, "gateway.pid is hermes' JSON record")
-	assert.Equal(t, float64(pid), rec["pid"], "gateway.pid names the gateway (the supervisor never writes it)")
+	assert.Equal(t, float64(cur.Pid), rec["pid"], "gateway.pid names the gateway (the supervisor never writes it)")
 	return cur
 }
 
@@ -174,22 +160,9 @@ func requireHermesStopped(t *testing.T, c *container.Container, v agent.Venv, pr
 // logs) hold none of agent.Fights.
 func noFights(t *testing.T, c *container.Container, profile string) {
 	t.Helper()
-	files := []string{filepath.Join(c.Home, "logs", "gateways", profile, "current")}
-	for _, f := range []string{"gateway.log", "errors.log", "gateway-exit-diag.log"} {
-		files = append(files, filepath.Join(c.ProfileDir(profile), "logs", f))
-	}
-	read := 0
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		read++
-		for _, bad := range agent.Fights {
-			assert.NotContains(t, string(b), bad, "%s", f)
-		}
-	}
+	found, read := agent.Fought(agent.GatewayLogs(filepath.Join(c.Home, "logs", "gateways", profile), c.ProfileDir(profile)))
 	assert.NotZero(t, read, "%s: no gateway log found", profile)
+	assert.Empty(t, found, "%s: the logs say two gateways fought, or a life ended uncleanly", profile)
 }
 
 func gatewayStart(t *testing.T, c *container.Container, profile string) {
@@ -213,8 +186,8 @@ func TestHermesGateway(t *testing.T) {
 		c := hermesBoot(t, v)
 		gatewayStart(t, c, "live")
 		gatewayStart(t, c, "default")
-		live := waitHermesRunning(t, c, v, "live", life{})
-		root := waitHermesRunning(t, c, v, "default", life{})
+		live := waitHermesRunning(t, c, v, "live", agent.Life{})
+		root := waitHermesRunning(t, c, v, "default", agent.Life{})
 		require.NoFileExists(t, filepath.Join(c.ProfileDir("live"), ".gateway-planned-stop.json"))
 
 		st := c.Stop()
@@ -248,7 +221,7 @@ func TestHermesGateway(t *testing.T) {
 	t.Run("running gateway survives a restart (stamped)", func(t *testing.T) {
 		c := hermesBoot(t, v)
 		gatewayStart(t, c, "coder")
-		pid := waitHermesRunning(t, c, v, "coder", life{})
+		pid := waitHermesRunning(t, c, v, "coder", agent.Life{})
 		stampState(t, c, "coder", "running")
 		lines := restart(t, c, "coder")
 		assert.Equal(t, "started", lines["coder"]["action"])
@@ -282,14 +255,14 @@ func TestHermesGateway(t *testing.T) {
 		assert.NoFileExists(t, filepath.Join(c.ProfileDir("ghost"), "processes.json"))
 		run(t, c, hermes, "-p", "ghost", "gateway", "start")
 		c.WaitUp("ghost", upDeadline)
-		waitHermesRunning(t, c, v, "ghost", life{})
+		waitHermesRunning(t, c, v, "ghost", agent.Life{})
 		noFights(t, c, "ghost")
 	})
 
 	t.Run("operator stop", func(t *testing.T) {
 		c := hermesBoot(t, v)
 		gatewayStart(t, c, "coder")
-		waitHermesRunning(t, c, v, "coder", life{})
+		waitHermesRunning(t, c, v, "coder", agent.Life{})
 		run(t, c, hermes, "-p", "coder", "gateway", "stop")
 		c.WaitDown("coder", upDeadline)
 		// The gateway's own last write said running (it was not told the
@@ -310,7 +283,7 @@ func TestHermesGateway(t *testing.T) {
 	t.Run("operator restart", func(t *testing.T) {
 		c := hermesBoot(t, v)
 		gatewayStart(t, c, "coder")
-		pid := waitHermesRunning(t, c, v, "coder", life{})
+		pid := waitHermesRunning(t, c, v, "coder", agent.Life{})
 		run(t, c, hermes, "-p", "coder", "gateway", "restart")
 		c.WaitUp("coder", upDeadline)
 		waitHermesRunning(t, c, v, "coder", pid)
@@ -323,8 +296,8 @@ func TestHermesGateway(t *testing.T) {
 	t.Run("crash: kill -9 of the gateway", func(t *testing.T) {
 		c := hermesBoot(t, v)
 		gatewayStart(t, c, "coder")
-		first := waitHermesRunning(t, c, v, "coder", life{})
-		r := c.ExecAs(hermes, "kill", "-9", strconv.Itoa(first.pid))
+		first := waitHermesRunning(t, c, v, "coder", agent.Life{})
+		r := c.ExecAs(hermes, "kill", "-9", strconv.Itoa(first.Pid))
 		require.True(t, r.OK(), "%s", r)
 		// The policy restarts a gateway killed by a signal; the new one finds
 		// the dead one's gateway.pid and gateway.lock, and takes them over.
@@ -341,7 +314,7 @@ func TestHermesGateway(t *testing.T) {
 		c := hermesBoot(t, v)
 		gatewayStart(t, c, "coder")
 		gatewayStart(t, c, "writer")
-		lives := map[string]life{"coder": waitHermesRunning(t, c, v, "coder", life{}), "writer": waitHermesRunning(t, c, v, "writer", life{})}
+		lives := map[string]agent.Life{"coder": waitHermesRunning(t, c, v, "coder", agent.Life{}), "writer": waitHermesRunning(t, c, v, "writer", agent.Life{})}
 		for i := range 8 {
 			lines := restart(t, c, "coder", "writer")
 			for p := range lives {

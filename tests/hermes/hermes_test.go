@@ -98,3 +98,45 @@ func TestDriversLong(t *testing.T) {
 	assert.Equal(t, "stopped", view["boot_prior_state"])
 	assert.Nil(t, view["running_pid"])
 }
+
+// RunningLife needs every sign of a live gateway, and a life other than
+// the one given.
+func TestRunningLife(t *testing.T) {
+	view := func(mut func(View, map[string]any)) View {
+		rt := map[string]any{"pid": float64(45), "start_time": float64(1000), "desired_state": "running"}
+		v := View{"gateway_state": "running", "runtime_status": rt, "running_pid": float64(45), "lock_active": true}
+		if mut != nil {
+			mut(v, rt)
+		}
+		return v
+	}
+	l, ok := view(nil).RunningLife(Life{})
+	assert.True(t, ok)
+	assert.Equal(t, Life{45, 1000}, l)
+	_, ok = view(nil).RunningLife(Life{45, 1000})
+	assert.False(t, ok, "the same life")
+	_, ok = view(nil).RunningLife(Life{45, 999})
+	assert.True(t, ok, "the same pid, another life")
+	for name, mut := range map[string]func(View, map[string]any){
+		"draining":        func(v View, _ map[string]any) { v["gateway_state"] = "draining" },
+		"no status":       func(v View, _ map[string]any) { delete(v, "runtime_status") },
+		"pid not running": func(v View, _ map[string]any) { v["running_pid"] = nil },
+		"no lock":         func(v View, _ map[string]any) { v["lock_active"] = false },
+		"not desired":     func(_ View, rt map[string]any) { rt["desired_state"] = "stopped" },
+	} {
+		_, ok := view(mut).RunningLife(Life{})
+		assert.False(t, ok, name)
+	}
+}
+
+func TestFought(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "p", "logs"), 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "s6log"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "s6log", "current"), []byte("ok\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "p", "logs", "errors.log"), []byte("x PID file race lost y\n"), 0o644))
+	files := GatewayLogs(filepath.Join(dir, "s6log"), filepath.Join(dir, "p"))
+	found, read := Fought(files)
+	assert.Equal(t, 2, read)
+	assert.Equal(t, []string{filepath.Join(dir, "p", "logs", "errors.log") + ": PID file race lost"}, found)
+}

@@ -75,11 +75,6 @@ func shippedHermesConfig(t *testing.T, v agent.Venv) (string, time.Duration) {
 	return conf, grace
 }
 
-// hermesLife is one gateway life: its pid in the container and its start
-// time (field 22 of /proc/PID/stat, as hermes records it). A new container
-// (a new PID namespace) may give the next gateway the same pid.
-type hermesLife struct{ pid, start int }
-
 // hermesView is hermes' own view of profile, read inside the container (its
 // pids are the container's) as the gateway user, as an operator's
 // `docker exec -u hermes` would.
@@ -98,30 +93,25 @@ func hermesView(t *testing.T, c *overlay.Container, v agent.Venv, profile string
 // running: it wrote gateway_state=running naming itself, holds
 // gateway.lock, gateway.pid is its JSON record, and `hermes gateway
 // status` agrees. not is a life it must not be (the previous one).
-func waitHermesRunning(t *testing.T, c *overlay.Container, v agent.Venv, profile string, not hermesLife) hermesLife {
+func waitHermesRunning(t *testing.T, c *overlay.Container, v agent.Venv, profile string, not agent.Life) agent.Life {
 	t.Helper()
 	var view agent.View
-	var cur hermesLife
+	var cur agent.Life
 	ok := container.Poll(hermesDeadline, func() bool {
+		var up bool
 		view = hermesView(t, c, v, profile, false)
-		rt := view.Map("runtime_status")
-		if view.String("gateway_state") != "running" || rt == nil {
-			return false
-		}
-		p, _ := rt["pid"].(float64)
-		st, _ := rt["start_time"].(float64)
-		cur = hermesLife{int(p), int(st)}
-		return cur.pid > 0 && cur != not && view.Int("running_pid") == cur.pid && view["lock_active"] == true && rt["desired_state"] == "running"
+		cur, up = view.RunningLife(not)
+		return up
 	})
 	require.True(t, ok, "%s: hermes never saw its gateway running: %v", profile, view)
 	view = hermesView(t, c, v, profile, true)
 	rec := view.Map("pid_record")
 	require.NotNil(t, rec, "%s: gateway.pid is hermes' JSON record: %v", profile, view["pid_record"])
-	assert.Equal(t, float64(cur.pid), rec["pid"], "%s: gateway.pid names the gateway", profile)
+	assert.Equal(t, float64(cur.Pid), rec["pid"], "%s: gateway.pid names the gateway", profile)
 	st := view.Map("status_cli")
 	require.NotNil(t, st)
 	assert.Equal(t, true, st["running"], "%s: hermes gateway status: %v", profile, st["output"])
-	assert.Contains(t, st["pids"], float64(cur.pid), "%s: hermes gateway status names the gateway", profile)
+	assert.Contains(t, st["pids"], float64(cur.Pid), "%s: hermes gateway status names the gateway", profile)
 	return cur
 }
 
@@ -146,22 +136,9 @@ func requireHermesStopped(t *testing.T, c *overlay.Container, v agent.Venv, prof
 // file of it, and its own logs) hold none of agent.Fights.
 func noHermesFights(t *testing.T, c *overlay.Container, profile string) {
 	t.Helper()
-	files, _ := filepath.Glob(c.VolumePath("logs", "gateways", profile, "*"))
-	for _, f := range []string{"gateway.log", "errors.log", "gateway-exit-diag.log"} {
-		files = append(files, filepath.Join(c.ProfileDir(profile), "logs", f))
-	}
-	read := 0
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		read++
-		for _, bad := range agent.Fights {
-			assert.NotContains(t, string(b), bad, "%s", f)
-		}
-	}
+	found, read := agent.Fought(agent.GatewayLogs(c.VolumePath("logs", "gateways", profile), c.ProfileDir(profile)))
 	assert.NotZero(t, read, "%s: no gateway log found", profile)
+	assert.Empty(t, found, "%s: the logs say two gateways fought, or a life ended uncleanly", profile)
 }
 
 // hermesStop is docker stop with the sentinels that show stage 3's
@@ -282,9 +259,9 @@ func TestHermesGatewayUnderInit(t *testing.T) {
 	assert.Regexp(t, `(?m) `+regexp.QuoteMeta(v.Dir)+` ro[, ]`, mounts, "the venv is mounted read-only")
 	as("profile", "create", "coder")
 	as("-p", "coder", "gateway", "start")
-	lives := map[string]hermesLife{}
+	lives := map[string]agent.Life{}
 	for _, p := range both {
-		lives[p] = waitHermesRunning(t, c, v, p, hermesLife{})
+		lives[p] = waitHermesRunning(t, c, v, p, agent.Life{})
 	}
 
 	// 3. docker stop: each gateway stops by itself, through its wrapper.
