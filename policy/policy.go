@@ -9,6 +9,7 @@
 package policy
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -404,6 +405,9 @@ func errString(err error) string {
 }
 
 func (e *Engine) compileNoCache(ctx context.Context, wasm []byte) error {
+	if !bytes.HasPrefix(wasm, []byte("\x00asm")) {
+		return errors.New("not a WebAssembly module (it does not start with \\0asm)")
+	}
 	rt := e.newRuntime(ctx, nil)
 	compiled, err := rt.CompileModule(ctx, wasm)
 	if err != nil {

@@ -287,7 +287,7 @@ func TestInspect(t *testing.T) {
 		"each import once, sorted")
 
 	junk := policy.Inspect(ctx, []byte("junk"))
-	assert.Error(t, junk.Problem)
+	assert.ErrorContains(t, junk.Problem, "not a WebAssembly module")
 	assert.Equal(t, 4, junk.Size)
 }
 

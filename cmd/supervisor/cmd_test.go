@@ -65,7 +65,7 @@ func TestExitCode(t *testing.T) {
 		"exit silently":       {exitWith(125, nil), "", 125, ""},
 		"exit with":           {exitWith(111, errors.New("cannot start")), "", 111, "supervisor: cannot start\n"},
 		"wrapped usage":       {exitWith(1, usageErrorf("bad")), "", 2, "supervisor: bad\n"},
-		"permission":          {fmt.Errorf("state: write /v/x: %w", fs.ErrPermission), "hermes", 1, "supervisor: state: write /v/x: permission denied: run this command as root or the gateway user (hermes)\n"},
+		"permission":          {fmt.Errorf("state: write /v/x: %w", fs.ErrPermission), "hermes", 1, "supervisor: write /v/x: permission denied: run this command as root or the gateway user (hermes)\n"},
 		"permission, no user": {fmt.Errorf("write /v/x: %w", fs.ErrPermission), "", 1, "supervisor: write /v/x: permission denied: run this command as root\n"},
 		"outside text":        {errors.New("profiles/bad\x1b[2Jname: invalid"), "", 1, "supervisor: profiles/bad\\x1b[2Jname: invalid\n"},
 		"permission said":     {fmt.Errorf("permission denied on /v: run it as root: %w", fs.ErrPermission), "hermes", 1, "supervisor: permission denied on /v: run it as root: permission denied\n"},

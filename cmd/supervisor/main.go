@@ -106,7 +106,7 @@ func exitCode(f *factory, err error) int {
 func message(f *factory, err error) string {
 	lines := strings.Split(strings.TrimSpace(err.Error()), "\n")
 	for i, l := range lines {
-		lines[i] = show.Text(l)
+		lines[i] = show.Text(withoutPrefixes(l))
 	}
 	msg := strings.Join(lines, "\n")
 	if errors.Is(err, fs.ErrPermission) && !strings.Contains(msg, " as root") {

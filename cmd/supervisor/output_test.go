@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -340,10 +341,10 @@ func TestPolicyNewOutput(t *testing.T) {
 		lang build.Lang
 		want string
 	}{
-		{"mypolicy", build.Go, "created Go policy mypolicy: test it with `supervisor policy test mypolicy`, build it with `supervisor policy build mypolicy --write policy.wasm`\n"},
-		{"bad name", build.Go, "created Go policy bad name: test it with `supervisor policy test 'bad name'`, build it with `supervisor policy build 'bad name' --write policy.wasm`\n"},
-		{"it's", build.Go, "created Go policy it's: test it with `supervisor policy test 'it'\\''s'`, build it with `supervisor policy build 'it'\\''s' --write policy.wasm`\n"},
-		{"mine", build.AssemblyScript, "created AssemblyScript policy mine: install its compiler with `npm ci --prefix mine`, then test it with `supervisor policy test mine`, build it with `supervisor policy build mine --write policy.wasm`\n"},
+		{"mypolicy", build.Go, "created Go policy mypolicy: test it with `supervisor policy test mypolicy`, build it with `supervisor policy build mypolicy --write mypolicy.wasm`\n"},
+		{"bad name", build.Go, "created Go policy bad name: test it with `supervisor policy test 'bad name'`, build it with `supervisor policy build 'bad name' --write 'bad name.wasm'`\n"},
+		{"it's", build.Go, "created Go policy it's: test it with `supervisor policy test 'it'\\''s'`, build it with `supervisor policy build 'it'\\''s' --write 'it'\\''s.wasm'`\n"},
+		{"mine", build.AssemblyScript, "created AssemblyScript policy mine: install its compiler with `npm ci --prefix mine`, then test it with `supervisor policy test mine`, build it with `supervisor policy build mine --write mine.wasm`\n"},
 	}
 	for _, c := range cases {
 		io, _, errb := testStreams(false)
@@ -639,5 +640,17 @@ func TestPlainErrorKeepsNames(t *testing.T) {
 		"fixture: f.toml: policy: open mypolicy: /p/nopolicy: x":                                          "f.toml: open mypolicy: /p/nopolicy: x",
 	} {
 		assert.Equal(t, want, plainError(errors.New(in)), in)
+	}
+	// Every command's error: no package name, whatever the package; a
+	// name or a path that looks like one is kept.
+	f := newFactory(&ioStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard})
+	for in, want := range map[string]string{
+		`config: unknown setting "gateway.stop_grase" in h.toml`:                  `unknown setting "gateway.stop_grase" in h.toml`,
+		"state: write /v/profiles/coder/gateway_state.json: disk full":            "write /v/profiles/coder/gateway_state.json: disk full",
+		"gateway stop: s6: slot gateway-boot: down: timed out":                    "gateway stop: slot gateway-boot: down: timed out",
+		"open /v/profiles/config: no such file or directory":                      "open /v/profiles/config: no such file or directory",
+		`no such gateway "state": create it with supervisor profile create state`: `no such gateway "state": create it with supervisor profile create state`,
+	} {
+		assert.Equal(t, want, message(f, errors.New(in)), in)
 	}
 }

@@ -176,21 +176,24 @@ func runPolicyTest(ctx context.Context, opts *policyTestOptions) error {
 // "policy: " where a message or a wrapped one starts (never inside a name
 // such as "mypolicy: "), a "build: " repeated, "policy module failed: ".
 func plainError(err error) string {
-	msg := err.Error()
+	return strings.ReplaceAll(withoutPrefixes(err.Error()), policy.ErrModule.Error()+": ", "")
+}
+
+// withoutPrefixes is msg without internalPrefix anywhere.
+func withoutPrefixes(msg string) string {
 	for { // "fixture: policy: " is two prefixes, the second after the first
 		next := internalPrefix.ReplaceAllString(msg, "$1")
 		if next == msg {
-			break
+			return msg
 		}
 		msg = next
 	}
-	msg = strings.ReplaceAll(msg, policy.ErrModule.Error()+": ", "")
-	return msg
 }
 
-// internalPrefix is a package prefix at the start of a message or of a
-// wrapped one.
-var internalPrefix = regexp.MustCompile(`(^|: )(?:fixture|policy|build): `)
+// internalPrefix is a package's name that its errors start with, at the
+// start of a message or of a wrapped one: it says where in the code, not
+// what is wrong.
+var internalPrefix = regexp.MustCompile(`(^|: )(?:fixture|policy|build|capture|config|state|journal|slot|runner|volume|registrar|profile|engine|ops|s6|hostabi): `)
 
 // policyInspectOptions are the options of "policy inspect".
 type policyInspectOptions struct {

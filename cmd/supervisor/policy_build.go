@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -133,8 +134,9 @@ func runPolicyNew(opts *policyNewOptions) error {
 	if opts.Lang == build.AssemblyScript {
 		install = fmt.Sprintf("install its compiler with `npm ci --prefix %s`, then ", d)
 	}
-	_, err := fmt.Fprintf(opts.IO.ErrOut, "created %s policy %s: %stest it with `supervisor policy test %s`, build it with `supervisor policy build %s --write policy.wasm`\n",
-		opts.Lang.Name(), opts.Dir, install, d, d)
+	out := shellQuote(filepath.Base(filepath.Clean(opts.Dir)) + ".wasm") // beside the directory, named after it
+	_, err := fmt.Fprintf(opts.IO.ErrOut, "created %s policy %s: %stest it with `supervisor policy test %s`, build it with `supervisor policy build %s --write %s`\n",
+		opts.Lang.Name(), opts.Dir, install, d, d, out)
 	return err
 }
 

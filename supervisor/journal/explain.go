@@ -258,6 +258,8 @@ func plural(n int) string {
 func uptime(d time.Duration) string {
 	if d >= time.Second {
 		d = d.Round(time.Second)
+	} else if d >= time.Millisecond {
+		d = d.Round(time.Millisecond)
 	}
 	return d.String()
 }

@@ -146,7 +146,7 @@ func New(t testing.TB, opts Options) *Container {
 	}
 	im, err := BuildImage(d, Build{
 		Fragment: opts.Fragment,
-		Files:    map[string]string{"supervisor": bin.Supervisor, "standin-gateway": bin.Standin, "hermes.toml": cfg},
+		Files:    map[string]string{"bin/supervisor": bin.Supervisor, "standin-gateway": bin.Standin, "hermes.toml": cfg},
 		Context:  append(append([]string(nil), opts.Context...), root),
 		Before:   []Instruction{{Cmd: "COPY", Args: "standin-gateway /usr/local/bin/standin-gateway"}},
 	})

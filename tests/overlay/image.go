@@ -36,7 +36,7 @@ type Image struct {
 // Build describes an image: the fragment and where its COPY sources are.
 type Build struct {
 	Fragment string            // the Dockerfile fragment
-	Files    map[string]string // build-context names mapped to host files (supervisor, hermes.toml, ...)
+	Files    map[string]string // build-context names mapped to host files (bin/supervisor, hermes.toml, ...)
 	Context  []string          // directories searched next, in order (the module root last)
 	// Before are instructions run before the fragment's, as the image's
 	// earlier layers (installing the gateway).
