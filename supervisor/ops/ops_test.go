@@ -80,6 +80,25 @@ func TestProfileCreateDelete(t *testing.T) {
 	err = o.DeleteProfile(ctx, "default")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "cannot be deleted")
+
+	// Its profile.toml removed and its slot already gone (the registrar's
+	// doing): the directory left behind, state and all, is still deleted.
+	res, err = o.CreateProfile(ctx, "left")
+	require.NoError(t, err)
+	require.NoError(t, o.Stop(ctx, "left"))
+	require.NoError(t, os.Remove(filepath.Join(res.Dir, "profile.toml")))
+	require.NoError(t, s6.Remove(o.Config.Scandir, "gateway-left"))
+	assert.FileExists(t, filepath.Join(res.Dir, "gateway_state.json"))
+	require.NoError(t, o.DeleteProfile(ctx, "left"))
+	assert.NoDirExists(t, res.Dir)
+	err = o.DeleteProfile(ctx, "left")
+	require.ErrorIs(t, err, ops.ErrNoProfile)
+
+	// A symlink in its place is not a leftover directory.
+	outside := t.TempDir()
+	require.NoError(t, os.Symlink(outside, filepath.Join(o.Config.Home, "profiles", "link")))
+	require.ErrorIs(t, o.DeleteProfile(ctx, "link"), ops.ErrNoProfile)
+	assert.DirExists(t, outside)
 }
 
 // A symlinked profiles/ is never followed by create: nothing is made where
