@@ -117,23 +117,8 @@ func inspectStopped(t *testing.T, c *container.Container, v agent.Venv, profile 
 // gateway's life; not is a life it must not be (the previous one).
 func waitHermesRunning(t *testing.T, c *container.Container, v agent.Venv, profile string, not agent.Life) agent.Life {
 	t.Helper()
-	var view agent.View
-	var cur agent.Life
-	ok := container.Poll(hermesDeadline, func() bool {
-		var up bool
-		view = inspect(t, c, v, profile, false)
-		cur, up = view.RunningLife(not)
-		return up
-	})
-	require.True(t, ok, "%s: hermes never saw its gateway running: %v", profile, view)
-	st := inspect(t, c, v, profile, true).Map("status_cli")
-	require.NotNil(t, st)
-	assert.Equal(t, true, st["running"], "%s: hermes gateway status: %v", profile, st["output"])
-	assert.Contains(t, st["pids"], float64(cur.Pid), "%s: hermes gateway status names the gateway", profile)
+	cur := agent.WaitRunning(t, func(statusCLI bool) agent.View { return inspect(t, c, v, profile, statusCLI) }, profile, not, hermesDeadline)
 	assert.FileExists(t, filepath.Join(c.ProfileDir(profile), "gateway.pid"), "the gateway's own pid file")
-	rec := inspect(t, c, v, profile, false).Map("pid_record")
-	require.NotNil(t, rec, "gateway.pid is hermes' JSON record")
-	assert.Equal(t, float64(cur.Pid), rec["pid"], "gateway.pid names the gateway (the supervisor never writes it)")
 	return cur
 }
 
@@ -142,14 +127,7 @@ func waitHermesRunning(t *testing.T, c *container.Container, v agent.Venv, profi
 // decides from too), no live gateway, `hermes gateway status` says so.
 func requireHermesStopped(t *testing.T, c *container.Container, v agent.Venv, profile string) {
 	t.Helper()
-	view := inspect(t, c, v, profile, true)
-	assert.Equal(t, "stopped", view.String("gateway_state"), "%s: hermes' reader: %v", profile, view["runtime_status"])
-	assert.Equal(t, "stopped", view.String("boot_prior_state"), "%s: upstream's reconciler would leave it down", profile)
-	assert.Nil(t, view["running_pid"], "%s: no live gateway", profile)
-	assert.Equal(t, false, view["lock_active"], "%s", profile)
-	st := view.Map("status_cli")
-	require.NotNil(t, st)
-	assert.Equal(t, false, st["running"], "%s: hermes gateway status: %v", profile, st["output"])
+	agent.RequireStopped(t, inspect(t, c, v, profile, true), profile)
 	m, err := c.State(profile)
 	require.NoError(t, err)
 	assert.Equal(t, "stopped", m["gateway_state"], "%s: ours", profile)

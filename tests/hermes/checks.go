@@ -4,6 +4,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hermes-supervisor/hermes-supervisor/tests/container"
 )
 
 // Life is one gateway life as hermes records it: its pid (in the
@@ -54,4 +61,46 @@ func Fought(files []string) (found []string, read int) {
 		}
 	}
 	return found, read
+}
+
+// WaitRunning waits until hermes itself sees profile's gateway running
+// (RunningLife, a life other than not), reading its view with inspect, run
+// where the gateway's pids mean something; then gateway.pid must be
+// hermes' JSON record of that life, and `hermes gateway status` must say
+// it runs. It returns the life.
+func WaitRunning(t testing.TB, inspect func(statusCLI bool) View, profile string, not Life, deadline time.Duration) Life {
+	t.Helper()
+	var view View
+	var cur Life
+	ok := container.Poll(deadline, func() bool {
+		var up bool
+		view = inspect(false)
+		cur, up = view.RunningLife(not)
+		return up
+	})
+	require.True(t, ok, "%s: hermes never saw its gateway running: %v", profile, view)
+	view = inspect(true)
+	rec := view.Map("pid_record")
+	require.NotNil(t, rec, "%s: gateway.pid is hermes' JSON record: %v", profile, view["pid_record"])
+	assert.Equal(t, float64(cur.Pid), rec["pid"], "%s: gateway.pid names the gateway (the supervisor never writes it)", profile)
+	st := view.Map("status_cli")
+	require.NotNil(t, st)
+	assert.Equal(t, true, st["running"], "%s: hermes gateway status: %v", profile, st["output"])
+	assert.Contains(t, st["pids"], float64(cur.Pid), "%s: hermes gateway status names the gateway", profile)
+	return cur
+}
+
+// RequireStopped asserts that hermes' view of profile (read with its
+// status command) shows the gateway stopped: gateway_state stopped, which
+// upstream's reconciler would leave down, no live gateway, no lock held,
+// and `hermes gateway status` agreeing.
+func RequireStopped(t testing.TB, view View, profile string) {
+	t.Helper()
+	assert.Equal(t, "stopped", view.String("gateway_state"), "%s: hermes' reader: %v", profile, view["runtime_status"])
+	assert.Equal(t, "stopped", view.String("boot_prior_state"), "%s: upstream's reconciler would leave it down", profile)
+	assert.Nil(t, view["running_pid"], "%s: no live gateway", profile)
+	assert.Equal(t, false, view["lock_active"], "%s", profile)
+	st := view.Map("status_cli")
+	require.NotNil(t, st)
+	assert.Equal(t, false, st["running"], "%s: hermes gateway status: %v", profile, st["output"])
 }

@@ -95,38 +95,14 @@ func hermesView(t *testing.T, c *overlay.Container, v agent.Venv, profile string
 // status` agrees. not is a life it must not be (the previous one).
 func waitHermesRunning(t *testing.T, c *overlay.Container, v agent.Venv, profile string, not agent.Life) agent.Life {
 	t.Helper()
-	var view agent.View
-	var cur agent.Life
-	ok := container.Poll(hermesDeadline, func() bool {
-		var up bool
-		view = hermesView(t, c, v, profile, false)
-		cur, up = view.RunningLife(not)
-		return up
-	})
-	require.True(t, ok, "%s: hermes never saw its gateway running: %v", profile, view)
-	view = hermesView(t, c, v, profile, true)
-	rec := view.Map("pid_record")
-	require.NotNil(t, rec, "%s: gateway.pid is hermes' JSON record: %v", profile, view["pid_record"])
-	assert.Equal(t, float64(cur.Pid), rec["pid"], "%s: gateway.pid names the gateway", profile)
-	st := view.Map("status_cli")
-	require.NotNil(t, st)
-	assert.Equal(t, true, st["running"], "%s: hermes gateway status: %v", profile, st["output"])
-	assert.Contains(t, st["pids"], float64(cur.Pid), "%s: hermes gateway status names the gateway", profile)
-	return cur
+	return agent.WaitRunning(t, func(statusCLI bool) agent.View { return hermesView(t, c, v, profile, statusCLI) }, profile, not, hermesDeadline)
 }
 
 // requireHermesStopped: hermes sees profile's gateway stopped, inside the
 // running container, as the operator's stop decided.
 func requireHermesStopped(t *testing.T, c *overlay.Container, v agent.Venv, profile string) {
 	t.Helper()
-	view := hermesView(t, c, v, profile, true)
-	assert.Equal(t, "stopped", view.String("gateway_state"), "%s: hermes' reader: %v", profile, view["runtime_status"])
-	assert.Equal(t, "stopped", view.String("boot_prior_state"), "%s: upstream's reconciler would leave it down", profile)
-	assert.Nil(t, view["running_pid"], "%s: no live gateway", profile)
-	assert.Equal(t, false, view["lock_active"], "%s", profile)
-	st := view.Map("status_cli")
-	require.NotNil(t, st)
-	assert.Equal(t, false, st["running"], "%s: hermes gateway status: %v", profile, st["output"])
+	agent.RequireStopped(t, hermesView(t, c, v, profile, true), profile)
 	s, err := c.State(profile)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"stopped", "stopped", "operator"}, []string{s.Gateway, s.Desired, s.Trigger}, "%s: ours: %s", profile, s)
