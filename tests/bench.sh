@@ -4,7 +4,7 @@
 # in the same run). Needs Go, s6 and execline, root (the container benchmarks
 # use namespaces and the hermes user: see tests/run.sh), and s6-overlay for
 # the stop under the real init (tests/overlay finds or builds it, as
-# tests/run.sh does). Takes about 20 minutes.
+# tests/run.sh does). Takes about 10 minutes.
 #   bash tests/bench.sh [-count N] [-out FILE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
