@@ -32,10 +32,6 @@ import (
 	"github.com/hermes-supervisor/hermes-supervisor/tests/testenv"
 )
 
-// hermesDeadline bounds how long a real gateway may take to come up and
-// write gateway_state=running itself (Python imports, on a loaded machine).
-const hermesDeadline = 90 * time.Second
-
 // hermesConfig runs the real gateway as the hermes user. The respawn-storm
 // breaker of hermes (a 6th start within 120 s sleeps first) is off: the
 // policy owns restarts, and the tests start gateways often.
@@ -52,20 +48,6 @@ ready_after = "2s"
 [policy]
 module = ""
 `, v.Hermes())
-}
-
-// needVenv finds hermes-agent; without it the test fails saying how to
-// install it (never a skip: CI installs it).
-func needVenv(t *testing.T) agent.Venv {
-	t.Helper()
-	v, err := agent.FindVenv()
-	if err == nil {
-		err = v.RunnableByOthers()
-	}
-	if err != nil {
-		t.Fatalf("%v; tests/run.sh does this (HERMES_AGENT_VENV names another venv)", err)
-	}
-	return v
 }
 
 // hermesBoot boots a container whose gateways are the real hermes gateway.
@@ -117,7 +99,7 @@ func inspectStopped(t *testing.T, c *container.Container, v agent.Venv, profile 
 // gateway's life; not is a life it must not be (the previous one).
 func waitHermesRunning(t *testing.T, c *container.Container, v agent.Venv, profile string, not agent.Life) agent.Life {
 	t.Helper()
-	cur := agent.WaitRunning(t, func(statusCLI bool) agent.View { return inspect(t, c, v, profile, statusCLI) }, profile, not, hermesDeadline)
+	cur := agent.WaitRunning(t, func(statusCLI bool) agent.View { return inspect(t, c, v, profile, statusCLI) }, profile, not)
 	assert.FileExists(t, filepath.Join(c.ProfileDir(profile), "gateway.pid"), "the gateway's own pid file")
 	return cur
 }
@@ -156,7 +138,7 @@ func TestHermesGateway(t *testing.T) {
 	if !testenv.Long() {
 		t.Skip("the real hermes gateway (about 40 s of Python start-ups): HERMES_TEST_LONG=1 runs it, as tests/run.sh and so CI do")
 	}
-	v := needVenv(t)
+	v := agent.NeedVenv(t)
 
 	// test_container_restart.py::test_live_gateway_autostarts_after_real_restart_without_manual_state_stamp,
 	// with the root profile beside it.

@@ -13,6 +13,25 @@ import (
 	"github.com/hermes-supervisor/hermes-supervisor/tests/container"
 )
 
+// StartDeadline bounds how long a real gateway may take to come up and
+// write gateway_state=running itself (Python imports, on a loaded machine).
+const StartDeadline = 90 * time.Second
+
+// NeedVenv finds hermes-agent runnable by the gateway user; without it the
+// test fails saying how to install it (never a skip: tests/run.sh, and so
+// CI, installs it).
+func NeedVenv(t testing.TB) Venv {
+	t.Helper()
+	v, err := FindVenv()
+	if err == nil {
+		err = v.RunnableByOthers()
+	}
+	if err != nil {
+		t.Fatalf("%v; tests/run.sh does this (HERMES_AGENT_VENV names another venv)", err)
+	}
+	return v
+}
+
 // Life is one gateway life as hermes records it: its pid (in the
 // gateway's PID namespace) and its start time (field 22 of /proc/PID/stat).
 // A fresh container may give the next gateway the same pid.
@@ -63,16 +82,16 @@ func Fought(files []string) (found []string, read int) {
 	return found, read
 }
 
-// WaitRunning waits until hermes itself sees profile's gateway running
-// (RunningLife, a life other than not), reading its view with inspect, run
+// WaitRunning waits up to StartDeadline until hermes itself sees profile's
+// gateway running (RunningLife, a life other than not), reading its view with inspect, run
 // where the gateway's pids mean something; then gateway.pid must be
 // hermes' JSON record of that life, and `hermes gateway status` must say
 // it runs. It returns the life.
-func WaitRunning(t testing.TB, inspect func(statusCLI bool) View, profile string, not Life, deadline time.Duration) Life {
+func WaitRunning(t testing.TB, inspect func(statusCLI bool) View, profile string, not Life) Life {
 	t.Helper()
 	var view View
 	var cur Life
-	ok := container.Poll(deadline, func() bool {
+	ok := container.Poll(StartDeadline, func() bool {
 		var up bool
 		view = inspect(false)
 		cur, up = view.RunningLife(not)

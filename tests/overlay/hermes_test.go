@@ -36,24 +36,6 @@ import (
 	"github.com/hermes-supervisor/hermes-supervisor/tests/overlay"
 )
 
-// hermesDeadline bounds how long a real gateway may take to come up and
-// write gateway_state=running itself (Python imports, on a loaded machine).
-const hermesDeadline = 90 * time.Second
-
-// needVenv finds hermes-agent; without it the test fails saying how to
-// install it (never a skip: tests/run.sh installs it).
-func needVenv(t *testing.T) agent.Venv {
-	t.Helper()
-	v, err := agent.FindVenv()
-	if err == nil {
-		err = v.RunnableByOthers()
-	}
-	if err != nil {
-		t.Fatalf("%v; tests/run.sh does this (HERMES_AGENT_VENV names another venv)", err)
-	}
-	return v
-}
-
 // shippedHermesConfig is the module's hermes.toml with only the gateway
 // command replaced by the real gateway in v (hermes' respawn-storm breaker
 // off: the policy decides restarts), and its stop_grace.
@@ -95,7 +77,7 @@ func hermesView(t *testing.T, c *overlay.Container, v agent.Venv, profile string
 // status` agrees. not is a life it must not be (the previous one).
 func waitHermesRunning(t *testing.T, c *overlay.Container, v agent.Venv, profile string, not agent.Life) agent.Life {
 	t.Helper()
-	return agent.WaitRunning(t, func(statusCLI bool) agent.View { return hermesView(t, c, v, profile, statusCLI) }, profile, not, hermesDeadline)
+	return agent.WaitRunning(t, func(statusCLI bool) agent.View { return hermesView(t, c, v, profile, statusCLI) }, profile, not)
 }
 
 // requireHermesStopped: hermes sees profile's gateway stopped, inside the
@@ -195,7 +177,7 @@ func bootLines(t *testing.T, c *overlay.Container, profiles ...string) map[strin
 // installs it).
 func TestHermesGatewayUnderInit(t *testing.T) {
 	optIn(t, false)
-	v := needVenv(t)
+	v := agent.NeedVenv(t)
 	d, err := overlay.Locate()
 	require.NoError(t, err)
 	binds, err := overlay.HostPython(d.Rootfs, v.Dir)
