@@ -34,6 +34,7 @@ import (
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/profile"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/slot"
 	"github.com/hermes-supervisor/hermes-supervisor/supervisor/state"
+	"github.com/hermes-supervisor/hermes-supervisor/supervisor/volume"
 )
 
 // ErrNoProfile is wrapped when the named profile does not exist.
@@ -73,7 +74,9 @@ type target struct {
 	// with the valid values of profile.toml merged in.
 	configErr error
 	// orphan: the profile directory is no profile any more (its
-	// profile.toml and SOUL.md are gone) but s6 still has its slot.
+	// profile.toml and SOUL.md are gone) but s6 still has its slot, or
+	// the directory with its state is still there (the registrar removes
+	// the slot of such a profile once it is down).
 	orphan bool
 }
 
@@ -106,7 +109,9 @@ func (o *Ops) resolveLenient(name string) (target, error) {
 	}
 	t := target{paths: p, config: o.Config, slot: filepath.Join(o.Config.Scandir, slot.Name(name))}
 	if !profile.Exists(o.Config.Home, name) {
-		if ok, _ := slotExists(t); !ok {
+		registered, _ := slotExists(t)
+		fi, err := volume.Lstat(p.Dir) // a directory, never a link planted in its place
+		if !registered && (err != nil || !fi.IsDir()) {
 			return target{}, noProfile(name)
 		}
 		t.orphan = true

@@ -123,17 +123,6 @@ func (o *Ops) DeleteProfile(ctx context.Context, name string) error {
 		return fmt.Errorf("%q is the root profile; it cannot be deleted", name)
 	}
 	t, err := o.resolveLenient(name)
-	if errors.Is(err, ErrNoProfile) {
-		// Not a profile any more (its profile.toml removed) and its slot
-		// already gone (the registrar removes the slot of such a profile
-		// once it is down): what is left is its directory, with the state
-		// the operator asked to delete.
-		if p, perr := profile.For(o.Config.Home, name); perr == nil {
-			if fi, lerr := volume.Lstat(p.Dir); lerr == nil && fi.IsDir() {
-				t, err = target{paths: p, config: o.Config, slot: filepath.Join(o.Config.Scandir, slot.Name(name)), orphan: true}, nil
-			}
-		}
-	}
 	if err != nil {
 		return err
 	}
